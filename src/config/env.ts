@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { durationMs, rateLimit, type RateLimit } from './duration.js';
+
+/**
+ * Every environment variable the project reads, parsed once at start-up.
+ * A bad value stops start-up with one message naming every bad variable (see ConfigError).
+ */
+const optionalText = z.string().trim().min(1).optional();
+const url = z.url({ message: 'must be an absolute http(s) URL' });
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  /** Redis Cluster: several node URLs separated by commas, used instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: optionalText,
+  QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, 'must not contain ":" or spaces (use e.g. order-notify or {order-notify})').default('order-notify'),
+  ROUTES_FILE: z.string().default('config/routes.example.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  IDEMPOTENCY_WINDOW: durationMs.default(7 * 86_400_000),
+  ORDER_RETENTION: durationMs.default(30 * 86_400_000),
+  KEEP_COMPLETED_JOBS: durationMs.default(86_400_000),
+  KEEP_FAILED_JOBS: durationMs.default(14 * 86_400_000),
+  /** Retry envelope: with these defaults a delivery outlasts a vendor outage of about 2 hours. */
+  DELIVERY_ATTEMPTS: positiveInt.default(30),
+  DELIVERY_BACKOFF: durationMs.default(2_000),
+  DELIVERY_BACKOFF_MAX: durationMs.default(300_000),
+  DELIVERY_CONCURRENCY: positiveInt.default(100),
+  FANOUT_CONCURRENCY: positiveInt.default(50),
+  VENDOR_TIMEOUT: durationMs.default(10_000),
+  /** How long a vendor is paused after a 429 that carries no Retry-After. */
+  RATE_LIMIT_DEFAULT_PAUSE: durationMs.default(5_000),
+
+  MANTAGO_BASE_URL: url.default('https://mantago.cc/api'),
+  MANTAGO_BOT_ID: optionalText,
+  MANTAGO_TOKEN: optionalText,
+  MANTAGO_SECRET: optionalText,
+  MANTAGO_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
+  MANTAGO_BATCH_MAX: positiveInt.default(100),
+  MANTAGO_BATCH_LINGER_MS: z.coerce.number().int().min(0).default(50),
+
+  JOINCHAT_BASE_URL: url.default('https://joinchat.ai/api'),
+  JOINCHAT_PAGE_ID: optionalText,
+  JOINCHAT_SECRET: optionalText,
+  JOINCHAT_SIGNATURE_HEADER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('x-joinchat-signature'),
+  JOINCHAT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
+
+  METABOT_BASE_URL: url.default('https://app.metabot24.com/api/v1'),
+  METABOT_BOT_ID: optionalText,
+  METABOT_TOKEN: optionalText,
+  METABOT_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
+  METABOT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
+
+  TWIN24_IAM_URL: url.default('https://iam.twin24.ai/api/v1'),
+  TWIN24_NOTIFY_URL: url.default('https://notify.twin24.ai/api/v1'),
+  TWIN24_ANALYSE_URL: url.default('https://analyse.twin24.ai/api/v1'),
+  TWIN24_TOKEN: optionalText,
+  TWIN24_EMAIL: optionalText,
+  TWIN24_PASSWORD: optionalText,
+  TWIN24_COMPANY_ID: optionalText,
+  TWIN24_TOKEN_TTL: positiveInt.default(86_400),
+  TWIN24_BOT_ID: optionalText,
+  TWIN24_CHAT_ID: optionalText,
+  TWIN24_RATE_LIMIT: rateLimit.default({ max: 5, durationMs: 1_000 }),
+  TWIN24_BATCH_MAX: positiveInt.default(100),
+  TWIN24_BATCH_LINGER_MS: z.coerce.number().int().min(0).default(50),
+  TWIN24_POLL_EVERY: durationMs.default(30_000),
+  TWIN24_CORRELATE_MAX_AGE: durationMs.default(72 * 3_600_000),
+  TWIN24_CORRELATE_WINDOW: durationMs.default(6 * 3_600_000),
+  TWIN24_STATS_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+
+  RESULTS_WEBHOOK_URL: url.optional(),
+  RESULTS_WEBHOOK_SECRET: optionalText,
+
+  HTTP_PORT: port.default(3000),
+  METRICS_PORT: port.default(9464),
+  INGEST_TOKEN: optionalText,
+  INGEST_BODY_LIMIT: positiveInt.default(256 * 1024),
+  DASHBOARD_ENABLED: bool.default(true),
+  DASHBOARD_USER: optionalText,
+  DASHBOARD_PASSWORD: optionalText,
+  SHUTDOWN_TIMEOUT: durationMs.default(25_000),
+});
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Env = z.infer<typeof envSchema>;
+
+export interface MantagoConfig { baseUrl: string; botId: string; token: string; secret: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number }
+export interface JoinchatConfig { baseUrl: string; pageId: string; secret: string; signatureHeader: string; rateLimit: RateLimit }
+export interface MetabotConfig { baseUrl: string; botId: string; token: string; timezone: string; rateLimit: RateLimit }
+export interface Twin24Config {
+  iamUrl: string; notifyUrl: string; analyseUrl: string;
+  auth: { kind: 'static'; token: string } | { kind: 'login'; email: string; password: string; companyId?: string; ttlSec: number };
+  botId: string; chatId: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number;
+  pollEveryMs: number; correlateMaxAgeMs: number; correlateWindowMs: number; statsPageSize: number;
+}
+export interface VendorConfigs { mantago?: MantagoConfig; joinchat?: JoinchatConfig; metabot?: MetabotConfig; twin24?: Twin24Config }
+
+export interface AppConfig {
+  redis: { url: string; clusterNodes?: string[] };
+  queuePrefix: string;
+  routesFile: string;
+  logLevel: Env['LOG_LEVEL'];
+  idempotencyWindowMs: number;
+  orderRetentionMs: number;
+  jobs: { keepCompletedMs: number; keepFailedMs: number };
+  delivery: { attempts: number; backoffMs: number; backoffMaxMs: number; concurrency: number; vendorTimeoutMs: number; defaultRateLimitPauseMs: number };
+  fanoutConcurrency: number;
+  vendors: VendorConfigs;
+  /** Vendors left out for lack of credentials, with the variables that would enable them. */
+  disabledVendors: Array<{ vendor: string; missing: string[] }>;
+  results: { webhookUrl?: string; webhookSecret?: string };
+  http: { port: number; metricsPort: number; ingestToken?: string; bodyLimit: number; dashboard: { enabled: boolean; user?: string; password?: string } };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws ConfigError listing every problem by variable name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings count as unset: `FOO=` in a .env file must not override a default with "".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`);
+  if (!parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+
+  const disabledVendors: AppConfig['disabledVendors'] = [];
+  /** All-or-nothing credential groups: none set → vendor disabled; some set → an error naming the rest. */
+  const group = (vendor: string, vars: Record<string, string | undefined>): boolean => {
+    const missing = Object.entries(vars).filter(([, v]) => v === undefined).map(([k]) => k);
+    if (missing.length === Object.keys(vars).length) {
+      disabledVendors.push({ vendor, missing });
+      return false;
+    }
+    for (const name of missing) problems.push(`${name}: required to enable ${vendor} (other ${vendor} credentials are set)`);
+    return missing.length === 0;
+  };
+
+  const vendors: VendorConfigs = {};
+  if (group('mantago', { MANTAGO_BOT_ID: e.MANTAGO_BOT_ID, MANTAGO_TOKEN: e.MANTAGO_TOKEN, MANTAGO_SECRET: e.MANTAGO_SECRET })) {
+    vendors.mantago = {
+      baseUrl: e.MANTAGO_BASE_URL, botId: e.MANTAGO_BOT_ID!, token: e.MANTAGO_TOKEN!, secret: e.MANTAGO_SECRET!,
+      rateLimit: e.MANTAGO_RATE_LIMIT, batchMax: e.MANTAGO_BATCH_MAX, batchLingerMs: e.MANTAGO_BATCH_LINGER_MS,
+    };
+  }
+  if (group('joinchat', { JOINCHAT_PAGE_ID: e.JOINCHAT_PAGE_ID, JOINCHAT_SECRET: e.JOINCHAT_SECRET })) {
+    vendors.joinchat = {
+      baseUrl: e.JOINCHAT_BASE_URL, pageId: e.JOINCHAT_PAGE_ID!, secret: e.JOINCHAT_SECRET!,
+      signatureHeader: e.JOINCHAT_SIGNATURE_HEADER, rateLimit: e.JOINCHAT_RATE_LIMIT,
+    };
+  }
+  if (group('metabot', { METABOT_BOT_ID: e.METABOT_BOT_ID, METABOT_TOKEN: e.METABOT_TOKEN })) {
+    vendors.metabot = {
+      baseUrl: e.METABOT_BASE_URL, botId: e.METABOT_BOT_ID!, token: e.METABOT_TOKEN!,
+      timezone: e.METABOT_TIMEZONE, rateLimit: e.METABOT_RATE_LIMIT,
+    };
+  }
+  const twin24Auth = twin24AuthFrom(e, problems);
+  if (group('twin24', { 'TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD': twin24Auth ? 'set' : undefined, TWIN24_BOT_ID: e.TWIN24_BOT_ID, TWIN24_CHAT_ID: e.TWIN24_CHAT_ID }) && twin24Auth) {
+    vendors.twin24 = {
+      iamUrl: e.TWIN24_IAM_URL, notifyUrl: e.TWIN24_NOTIFY_URL, analyseUrl: e.TWIN24_ANALYSE_URL,
+      auth: twin24Auth, botId: e.TWIN24_BOT_ID!, chatId: e.TWIN24_CHAT_ID!,
+      rateLimit: e.TWIN24_RATE_LIMIT, batchMax: e.TWIN24_BATCH_MAX, batchLingerMs: e.TWIN24_BATCH_LINGER_MS,
+      pollEveryMs: e.TWIN24_POLL_EVERY, correlateMaxAgeMs: e.TWIN24_CORRELATE_MAX_AGE,
+      correlateWindowMs: e.TWIN24_CORRELATE_WINDOW, statsPageSize: e.TWIN24_STATS_PAGE_SIZE,
+    };
+  }
+  if (e.RESULTS_WEBHOOK_URL && !e.RESULTS_WEBHOOK_SECRET) problems.push('RESULTS_WEBHOOK_SECRET: required when RESULTS_WEBHOOK_URL is set (the webhook is always signed)');
+  if (Boolean(e.DASHBOARD_USER) !== Boolean(e.DASHBOARD_PASSWORD)) problems.push('DASHBOARD_USER / DASHBOARD_PASSWORD: set both or neither');
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    redis: { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((s) => s.trim()).filter(Boolean) },
+    queuePrefix: e.QUEUE_PREFIX,
+    routesFile: e.ROUTES_FILE,
+    logLevel: e.LOG_LEVEL,
+    idempotencyWindowMs: e.IDEMPOTENCY_WINDOW,
+    orderRetentionMs: e.ORDER_RETENTION,
+    jobs: { keepCompletedMs: e.KEEP_COMPLETED_JOBS, keepFailedMs: e.KEEP_FAILED_JOBS },
+    delivery: {
+      attempts: e.DELIVERY_ATTEMPTS, backoffMs: e.DELIVERY_BACKOFF, backoffMaxMs: e.DELIVERY_BACKOFF_MAX,
+      concurrency: e.DELIVERY_CONCURRENCY, vendorTimeoutMs: e.VENDOR_TIMEOUT, defaultRateLimitPauseMs: e.RATE_LIMIT_DEFAULT_PAUSE,
+    },
+    fanoutConcurrency: e.FANOUT_CONCURRENCY,
+    vendors,
+    disabledVendors,
+    results: { webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET },
+    http: {
+      port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, bodyLimit: e.INGEST_BODY_LIMIT,
+      dashboard: { enabled: e.DASHBOARD_ENABLED, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+  };
+}
+
+function twin24AuthFrom(e: Env, problems: string[]): Twin24Config['auth'] | undefined {
+  if (e.TWIN24_TOKEN) return { kind: 'static', token: e.TWIN24_TOKEN };
+  if (e.TWIN24_EMAIL && e.TWIN24_PASSWORD) {
+    return { kind: 'login', email: e.TWIN24_EMAIL, password: e.TWIN24_PASSWORD, companyId: e.TWIN24_COMPANY_ID, ttlSec: e.TWIN24_TOKEN_TTL };
+  }
+  if (e.TWIN24_EMAIL || e.TWIN24_PASSWORD) problems.push(`${e.TWIN24_EMAIL ? 'TWIN24_PASSWORD' : 'TWIN24_EMAIL'}: required with the other one (or set TWIN24_TOKEN)`);
+  return undefined;
+}

@@ -1,0 +1,30 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { z } from 'zod';
+import type { VendorDefinition } from '../vendors/types.js';
+import type { DeliveryJobData } from './types.js';
+
+const envelope = z.object({
+  deliveryId: z.string().min(1),
+  orderId: z.string().min(1),
+  ruleId: z.string().min(1),
+  vendor: z.string(),
+  payload: z.unknown(),
+  createdAt: z.string(),
+});
+
+/**
+ * A job put in a queue by hand (or by an older version) may be malformed: it fails at once, unrecoverable, with a
+ * reason naming the field — never retried, never crashing the worker.
+ */
+export function parseDeliveryJob<P>(job: Job, def: VendorDefinition<P>): DeliveryJobData<P> {
+  const outer = envelope.safeParse(job.data);
+  if (!outer.success) throw invalid(job, outer.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`));
+  if (outer.data.vendor !== def.name) throw invalid(job, [`vendor: is "${outer.data.vendor}", this queue delivers ${def.name}`]);
+  const payload = def.payloadSchema.safeParse(outer.data.payload);
+  if (!payload.success) throw invalid(job, payload.error.issues.map((i) => `payload.${i.path.join('.')}: ${i.message}`));
+  return { ...outer.data, payload: payload.data };
+}
+
+function invalid(job: Job, problems: string[]): UnrecoverableError {
+  return new UnrecoverableError(`invalid ${job.name} job ${job.id}: ${problems.join('; ')}`);
+}

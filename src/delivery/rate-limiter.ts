@@ -1,0 +1,65 @@
+import type { RedisConnection } from '../queues/connection.js';
+import type { RateLimit } from '../config/duration.js';
+
+/**
+ * GCRA over Redis: one atomic script shared by every replica of a vendor's worker, counting vendor REQUESTS
+ * (a batch of 100 recipients is one). Requests are spaced evenly by duration/max, so no window of `duration`
+ * ever holds more than `max`. A caller reserves the next free slot (up to `horizon` ahead) and sleeps until it;
+ * while the vendor is paused after a 429, nobody gets a slot.
+ *
+ * Returns ≥ 0: a slot is reserved, wait that many ms then send. < 0: nothing reserved, ask again after |n| ms.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return -paused end
+local interval = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > horizon then return -(wait - horizon) end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.floor(wait + interval + 1000))
+return wait
+`;
+
+type ScriptedRedis = RedisConnection & { orderNotifyGcra(tat: string, pause: string, interval: number, horizon: number): Promise<number> };
+
+export class VendorRateLimiter {
+  private readonly redis: ScriptedRedis;
+  private readonly intervalMs: number;
+  private readonly horizonMs: number;
+  private readonly tatKey: string;
+  private readonly pauseKey: string;
+
+  constructor(redis: RedisConnection, prefix: string, vendor: string, limit: RateLimit) {
+    if (!('orderNotifyGcra' in redis)) redis.defineCommand('orderNotifyGcra', { numberOfKeys: 2, lua: GCRA });
+    this.redis = redis as ScriptedRedis;
+    this.intervalMs = limit.durationMs / limit.max;
+    // Reserve at most about a second ahead, so a crash wastes little of the budget.
+    this.horizonMs = Math.max(1_000, 2 * this.intervalMs);
+    this.tatKey = `${prefix}:ratelimit:${vendor}`;
+    this.pauseKey = `${prefix}:ratelimit:${vendor}:pause`;
+  }
+
+  /** Resolves when this process may send one request. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const answer = Number(await this.redis.orderNotifyGcra(this.tatKey, this.pauseKey, this.intervalMs, this.horizonMs));
+      await sleep(Math.abs(answer));
+      if (answer >= 0) return;
+    }
+  }
+
+  /** After a 429: nobody sends to this vendor for `ms` (longer pauses win). */
+  async pause(ms: number): Promise<void> {
+    const current = await this.redis.pttl(this.pauseKey);
+    if (current < ms) await this.redis.set(this.pauseKey, '1', 'PX', Math.max(1, Math.round(ms)));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}

@@ -1,0 +1,183 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { AppConfig } from '../config/env.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OrderRecords } from '../orders/record.js';
+import type { RedisConnection } from '../queues/connection.js';
+import { deliveryQueueName } from '../queues/names.js';
+import { deliveryJobOptions, JITTERED_BACKOFF } from '../queues/options.js';
+import { vendorDefinition, type VendorName } from '../vendors/registry.js';
+import { createVendorHttp } from '../vendors/http.js';
+import { closeWorker } from '../runtime/close-worker.js';
+import { jitteredBackoff } from './backoff.js';
+import { Batcher } from './batcher.js';
+import { AuthExpiredVendorError, isVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from './errors.js';
+import { parseDeliveryJob } from './job-data.js';
+import { DeliveryLedger } from './ledger.js';
+import { VendorRateLimiter } from './rate-limiter.js';
+import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
+
+export interface DeliveryWorkerDeps {
+  vendor: VendorName;
+  config: AppConfig;
+  connection: RedisConnection;
+  records: OrderRecords;
+  metrics: Metrics;
+  logger: Logger;
+  /** Tests may plug an adapter in; normally built from the registry. */
+  adapter?: VendorAdapter<unknown>;
+  autorun?: boolean;
+}
+
+export interface DeliveryWorker {
+  worker: Worker;
+  queue: Queue;
+  adapter: VendorAdapter<unknown>;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** BullMQ's limiter must be set for queue.rateLimit() (our 429 pause) to hold; this one never binds by itself. */
+const NON_BINDING_JOB_LIMITER = { max: 1_000_000, duration: 1_000 };
+
+/**
+ * The one delivery worker every vendor runs. Per job: validate → double-send guard → batch with compatible
+ * deliveries → shared rate limiter → vendor call (refreshing auth once if it expired) → ledger → record.
+ * Vendor failures arrive as the shared taxonomy and are mapped onto BullMQ here, and only here.
+ */
+export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
+  const { vendor, config, connection, records, metrics } = deps;
+  const def = vendorDefinition(vendor);
+  const vendorConfig = def.configFrom(config.vendors);
+  if (vendorConfig === undefined && !deps.adapter) throw new Error(`${vendor} is disabled: its credentials are not configured`);
+  const logger = deps.logger.child({ vendor });
+  const prefix = config.queuePrefix;
+  const queueName = deliveryQueueName(vendor);
+  const queue = new Queue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config) });
+  const adapter = deps.adapter ?? def.createAdapter({
+    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp(config.delivery.vendorTimeoutMs), logger, metrics,
+  });
+  const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
+  const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
+  const ledger = new DeliveryLedger(connection, prefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));
+
+  let refreshing: Promise<void> | undefined;
+  const refreshAuth = () => (refreshing ??= adapter.refreshAuth!().finally(() => { refreshing = undefined; }));
+
+  /** One vendor request: auth retry, metrics, and the ledger written the moment the vendor acknowledged. */
+  async function request(batch: Array<Delivery<unknown>>): Promise<SendOutcome[]> {
+    metrics.recipientsPerRequest.observe({ vendor }, batch.length);
+    let outcomes: SendOutcome[];
+    try {
+      try {
+        outcomes = await adapter.send(batch);
+      } catch (e) {
+        if (!(e instanceof AuthExpiredVendorError) || !adapter.refreshAuth) throw e;
+        logger.info({ code: e.code }, 'vendor credentials expired; refreshing and retrying once');
+        await refreshAuth();
+        outcomes = await adapter.send(batch);
+      }
+    } catch (e) {
+      if (isVendorError(e) && e.kind === 'rate_limited') metrics.rateLimited.inc({ vendor });
+      throw e;
+    }
+    const acknowledgedAt = new Date().toISOString();
+    await ledger.record(batch.flatMap((d, i) => {
+      const o = outcomes[i];
+      return o?.ok ? [{ deliveryId: d.deliveryId, entry: { vendorMessageId: o.vendorMessageId, acknowledgedAt, details: o.details } }] : [];
+    }));
+    if (batch.length > 1) logger.debug({ recipients: batch.length }, 'batched vendor request');
+    return outcomes;
+  }
+
+  const batcher = new Batcher<unknown>({
+    maxBatch: adapter.maxBatch,
+    lingerMs: adapter.lingerMs,
+    keyOf: (p) => adapter.batchKey?.(p),
+    gate: () => limiter.acquire(),
+    send: request,
+  });
+
+  async function acknowledged(delivery: Delivery<unknown>, job: Job, outcome: Extract<SendOutcome, { ok: true }>, sentAt: string) {
+    await adapter.afterAcknowledged?.(delivery, outcome);
+    await records.update(delivery.orderId, delivery.deliveryId, {
+      vendor, ruleId: delivery.ruleId, status: 'sent', vendorMessageId: outcome.vendorMessageId, sentAt, attempts: job.attemptsMade + 1,
+    });
+  }
+
+  async function fail(job: Job, delivery: Delivery<unknown>, error: VendorError, started: number): Promise<Error> {
+    const base = { orderId: delivery.orderId, rule: delivery.ruleId, attempt: job.attemptsMade + 1, durationMs: Date.now() - started, code: error.code };
+    if (error instanceof RateLimitedVendorError) {
+      const ms = error.retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
+      await limiter.pause(ms);
+      await queue.rateLimit(ms);
+      logger.warn({ ...base, pauseMs: ms }, 'vendor rate limit hit; pausing this vendor');
+      return Worker.RateLimitError(); // back to wait; does not use up an attempt
+    }
+    const final = error.kind === 'permanent' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    await records.update(delivery.orderId, delivery.deliveryId, {
+      vendor, ruleId: delivery.ruleId, status: final ? 'failed' : 'retrying', reason: error.message, attempts: job.attemptsMade + 1,
+      ...(final ? { finalAt: new Date().toISOString() } : {}),
+    });
+    if (final) {
+      metrics.deliveries.inc({ vendor, outcome: 'failed' });
+      logger.error({ ...base, kind: error.kind, reason: error.message }, 'delivery failed');
+    } else {
+      metrics.retries.inc({ vendor });
+      logger.warn({ ...base, kind: error.kind, reason: error.message }, 'delivery attempt failed; will retry');
+    }
+    return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
+  }
+
+  async function process(job: Job): Promise<{ vendorMessageId?: string; duplicateSuppressed?: boolean }> {
+    const started = Date.now();
+    const data = parseDeliveryJob(job, def);
+    const delivery: Delivery<unknown> = { deliveryId: data.deliveryId, orderId: data.orderId, ruleId: data.ruleId, payload: data.payload };
+    const log = { orderId: data.orderId, rule: data.ruleId, attempt: job.attemptsMade + 1 };
+
+    const already = await ledger.find(data.deliveryId);
+    if (already) {
+      // Sent before (a retry after a crash, a stalled re-run, a duplicate job): finish the bookkeeping, never resend.
+      await acknowledged(delivery, job, { ok: true, vendorMessageId: already.vendorMessageId, details: already.details }, already.acknowledgedAt);
+      metrics.deliveries.inc({ vendor, outcome: 'duplicate_suppressed' });
+      logger.info({ ...log, durationMs: Date.now() - started }, 'already acknowledged by the vendor; not sent again');
+      return { vendorMessageId: already.vendorMessageId, duplicateSuppressed: true };
+    }
+
+    let outcome: SendOutcome;
+    try {
+      outcome = await batcher.submit(delivery);
+    } catch (e) {
+      const error = isVendorError(e) ? e : new RetryableVendorError(e instanceof Error ? e.message : String(e), { vendor });
+      throw await fail(job, delivery, error, started);
+    }
+    if (!outcome.ok) throw await fail(job, delivery, outcome.error, started);
+    await acknowledged(delivery, job, outcome, new Date().toISOString());
+    metrics.deliveries.inc({ vendor, outcome: 'sent' });
+    logger.info({ ...log, durationMs: Date.now() - started, vendorMessageId: outcome.vendorMessageId }, 'delivered');
+    return { vendorMessageId: outcome.vendorMessageId };
+  }
+
+  const worker = new Worker(queueName, process, {
+    connection,
+    prefix,
+    concurrency: config.delivery.concurrency,
+    limiter: NON_BINDING_JOB_LIMITER,
+    autorun: deps.autorun ?? true,
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string) =>
+        type === JITTERED_BACKOFF ? jitteredBackoff(attemptsMade, config.delivery.backoffMs, config.delivery.backoffMaxMs) : config.delivery.backoffMs,
+    },
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+
+  return {
+    worker,
+    queue,
+    adapter,
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      await closeWorker(worker, timeoutMs, logger);
+      await adapter.close?.();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { Route } from '../config/routes.js';
+import type { OrderPaid } from '../events/order-paid.js';
+import type { DeliveryJobData } from '../delivery/types.js';
+import { deliveryId } from '../queues/job-ids.js';
+import { vendorDefinition } from '../vendors/registry.js';
+import { channelValue } from '../vendors/types.js';
+import { renderTemplate, TemplateError } from './template.js';
+
+/** What the fan-out decides for one rule of one order. */
+export type RulePlan =
+  | { kind: 'deliver'; route: Route; job: DeliveryJobData; delayMs: number }
+  | { kind: 'skipped'; route: Route; reason: string }
+  | { kind: 'rejected'; route: Route; reason: string };
+
+/** Fields templates may use besides the event's own. */
+function templateContext(event: OrderPaid): Record<string, unknown> {
+  return {
+    ...event,
+    paidAtUnix: Math.floor(Date.parse(event.paidAt) / 1000),
+    itemCount: event.items.reduce((n, i) => n + i.quantity, 0),
+  };
+}
+
+/** Renders one rule for one event and validates the result against the vendor's payload schema. */
+export function renderRule(route: Route, event: OrderPaid): { ok: true; payload: unknown } | { ok: false; reason: string } {
+  const def = vendorDefinition(route.vendor);
+  let rendered: unknown;
+  try {
+    rendered = renderTemplate(route.message, templateContext(event));
+  } catch (e) {
+    if (e instanceof TemplateError) return { ok: false, reason: e.message };
+    throw e;
+  }
+  const addressed = def.address(rendered as Record<string, unknown>, event, route.channel);
+  const result = def.payloadSchema.safeParse(addressed);
+  if (!result.success) {
+    const reason = result.error.issues.map((i) => `message.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+    return { ok: false, reason: `${reason} (${route.vendor} would refuse this message)` };
+  }
+  return { ok: true, payload: result.data };
+}
+
+function applies(route: Route, event: OrderPaid): string | undefined {
+  const w = route.when;
+  if (!w) return undefined;
+  if (w.locales && !w.locales.some((l) => event.customer.locale === l || event.customer.locale.startsWith(`${l}-`))) {
+    return `locale ${event.customer.locale} not in ${w.locales.join(', ')}`;
+  }
+  if (w.currencies && !w.currencies.includes(event.currency)) return `currency ${event.currency} not in ${w.currencies.join(', ')}`;
+  if (w.minTotal !== undefined && event.total < w.minTotal) return `total ${event.total} below ${w.minTotal}`;
+  return undefined;
+}
+
+/**
+ * Every rule × this order → one plan each. Pure: no Redis, so it is easy to test and reuse (CLI dry runs).
+ * Only enabled vendors get deliveries; a rule for a disabled vendor is skipped with the reason.
+ */
+export function planFanout(event: OrderPaid, routes: Route[], enabled: ReadonlySet<string>, now = new Date()): RulePlan[] {
+  return routes.map((route): RulePlan => {
+    const notApplicable = applies(route, event);
+    if (notApplicable) return { kind: 'skipped', route, reason: notApplicable };
+    if (channelValue(event, route.channel) === undefined) {
+      return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel` };
+    }
+    if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)` };
+    const rendered = renderRule(route, event);
+    if (!rendered.ok) return { kind: 'rejected', route, reason: rendered.reason };
+    return {
+      kind: 'deliver',
+      route,
+      delayMs: route.delayMs ?? 0,
+      job: {
+        deliveryId: deliveryId(event.orderId, route.id),
+        orderId: event.orderId,
+        ruleId: route.id,
+        vendor: route.vendor,
+        payload: rendered.payload,
+        createdAt: now.toISOString(),
+      },
+    };
+  });
+}

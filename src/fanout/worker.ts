@@ -1,0 +1,101 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { AppConfig } from '../config/env.js';
+import type { Route } from '../config/routes.js';
+import { orderPaidSchema } from '../events/order-paid.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OrderRecords } from '../orders/record.js';
+import type { RedisConnection } from '../queues/connection.js';
+import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
+import { deliveryJobOptions } from '../queues/options.js';
+import { deliveryId } from '../queues/job-ids.js';
+import { closeWorker } from '../runtime/close-worker.js';
+import type { Logger } from '../runtime/logger.js';
+import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js';
+import { planFanout, type RulePlan } from './plan.js';
+
+export interface FanoutDeps {
+  config: AppConfig;
+  routes: Route[];
+  connection: RedisConnection;
+  records: OrderRecords;
+  metrics: Metrics;
+  logger: Logger;
+  autorun?: boolean;
+}
+
+export interface FanoutResult {
+  queued: string[];
+  skipped: Array<{ rule: string; reason: string }>;
+  rejected: Array<{ rule: string; reason: string }>;
+}
+
+/**
+ * Consumes `orders`: every rule × the event → one delivery job per rule in the vendor's queue. Job ids are
+ * deterministic (rule + order), so a retried fan-out re-adds the same ids and BullMQ keeps one job each.
+ * A rule whose message breaks a vendor limit is recorded as rejected and the other rules still go out.
+ */
+export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(timeoutMs?: number): Promise<void> } {
+  const { config, routes, connection, records, metrics } = deps;
+  const logger = deps.logger.child({ worker: 'fanout' });
+  const prefix = config.queuePrefix;
+  const enabled = new Set<string>(enabledVendors(config.vendors));
+  const deliveryQueues = new Map<VendorName, Queue>(
+    VENDORS.map((v) => [v, new Queue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config) })]),
+  );
+
+  async function process(job: Job): Promise<FanoutResult> {
+    const parsed = orderPaidSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+      throw new UnrecoverableError(`invalid order.paid job ${job.id}: ${fields}`);
+    }
+    const event = parsed.data;
+    // The job's own timestamp, not now: a retried fan-out renders the very same deliveries.
+    const plans = planFanout(event, routes, enabled, new Date(job.timestamp));
+    await records.markReceived(event.orderId, new Date(job.timestamp));
+
+    const result: FanoutResult = { queued: [], skipped: [], rejected: [] };
+    for (const plan of plans) await recordPlan(event.orderId, plan, result);
+    const byVendor = new Map<VendorName, Array<Extract<RulePlan, { kind: 'deliver' }>>>();
+    for (const plan of plans) {
+      if (plan.kind !== 'deliver') continue;
+      byVendor.set(plan.route.vendor, [...(byVendor.get(plan.route.vendor) ?? []), plan]);
+    }
+    for (const [vendor, list] of byVendor) {
+      await deliveryQueues.get(vendor)!.addBulk(list.map((p) => ({
+        name: JOB_NAMES.delivery,
+        data: p.job,
+        opts: { jobId: p.job.deliveryId, delay: p.delayMs || undefined },
+      })));
+    }
+    logger.info({ orderId: event.orderId, queued: result.queued.length, skipped: result.skipped.length, rejected: result.rejected.length }, 'order fanned out');
+    return result;
+  }
+
+  /** The record is written before the job exists, so the delivery worker's "sent" can never be overwritten. */
+  async function recordPlan(orderId: string, plan: RulePlan, result: FanoutResult): Promise<void> {
+    const { route } = plan;
+    const base = { vendor: route.vendor, ruleId: route.id };
+    if (plan.kind === 'deliver') {
+      await records.initDelivery(orderId, plan.job.deliveryId, { ...base, status: 'queued', createdAt: plan.job.createdAt });
+      result.queued.push(plan.job.deliveryId);
+    } else {
+      (plan.kind === 'skipped' ? result.skipped : result.rejected).push({ rule: route.id, reason: plan.reason });
+      if (plan.kind === 'rejected') logger.warn({ orderId, rule: route.id, vendor: route.vendor, reason: plan.reason }, 'rule rejected for this order');
+      await records.initDelivery(orderId, deliveryId(orderId, route.id), { ...base, status: plan.kind, reason: plan.reason });
+    }
+    metrics.fanoutRules.inc({ vendor: route.vendor, outcome: plan.kind === 'deliver' ? 'queued' : plan.kind });
+  }
+
+  const worker = new Worker(QUEUES.orders, process, {
+    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true,
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  return {
+    worker,
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      await closeWorker(worker, timeoutMs, logger);
+      await Promise.all([...deliveryQueues.values()].map((q) => q.close()));
+    },
+  };
+}

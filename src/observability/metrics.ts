@@ -1,0 +1,51 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { VendorCallMetrics } from '../delivery/types.js';
+
+/**
+ * Every metric the project exports, defined once. Each process has its own registry and exposes it on /metrics
+ * (workers on METRICS_PORT, the API on HTTP_PORT). Names follow Prometheus conventions: snake_case, unit suffix,
+ * _total for counters.
+ */
+export class Metrics implements VendorCallMetrics {
+  readonly registry: Registry;
+  readonly deliveries: Counter<'vendor' | 'outcome'>;
+  readonly vendorRequestSeconds: Histogram<'vendor' | 'endpoint' | 'status'>;
+  readonly rateLimited: Counter<'vendor'>;
+  readonly retries: Counter<'vendor'>;
+  readonly tokenRefreshes: Counter<'vendor'>;
+  readonly recipientsPerRequest: Histogram<'vendor'>;
+  readonly correlations: Counter<'outcome'>;
+  readonly eventsEnqueued: Counter<'source' | 'duplicate'>;
+  readonly fanoutRules: Counter<'vendor' | 'outcome'>;
+  readonly queueJobs: Gauge<'queue' | 'state'>;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'order_notify_' });
+    this.deliveries = new Counter({ name: 'order_notify_deliveries_total', help: 'Deliveries finished, by vendor and outcome (sent, failed, duplicate_suppressed).', labelNames: ['vendor', 'outcome'], registers });
+    this.vendorRequestSeconds = new Histogram({
+      name: 'order_notify_vendor_request_duration_seconds', help: 'Vendor HTTP call latency.', labelNames: ['vendor', 'endpoint', 'status'], registers,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.rateLimited = new Counter({ name: 'order_notify_vendor_rate_limited_total', help: 'HTTP 429 answers from vendors.', labelNames: ['vendor'], registers });
+    this.retries = new Counter({ name: 'order_notify_delivery_retries_total', help: 'Delivery attempts that failed and will be retried.', labelNames: ['vendor'], registers });
+    this.tokenRefreshes = new Counter({ name: 'order_notify_token_refreshes_total', help: 'Vendor credential refreshes made by this process.', labelNames: ['vendor'], registers });
+    this.recipientsPerRequest = new Histogram({
+      name: 'order_notify_vendor_request_recipients', help: 'Deliveries carried by one vendor request (batching).', labelNames: ['vendor'], registers,
+      buckets: [1, 2, 5, 10, 25, 50, 75, 100, 250, 500],
+    });
+    this.correlations = new Counter({ name: 'order_notify_correlation_outcomes_total', help: 'Twin24 messages reaching a final correlation state.', labelNames: ['outcome'], registers });
+    this.eventsEnqueued = new Counter({ name: 'order_notify_events_enqueued_total', help: 'order.paid events accepted, by source and whether they were duplicates.', labelNames: ['source', 'duplicate'], registers });
+    this.fanoutRules = new Counter({ name: 'order_notify_fanout_rules_total', help: 'Rule evaluations in the fan-out, by vendor and outcome (queued, skipped, rejected).', labelNames: ['vendor', 'outcome'], registers });
+    this.queueJobs = new Gauge({ name: 'order_notify_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'], registers });
+  }
+
+  observeCall(vendor: string, endpoint: string, status: number | 'error', seconds: number): void {
+    this.vendorRequestSeconds.observe({ vendor, endpoint, status: String(status) }, seconds);
+  }
+
+  tokenRefreshed(vendor: string): void {
+    this.tokenRefreshes.inc({ vendor });
+  }
+}

@@ -1,0 +1,123 @@
+import { Queue } from 'bullmq';
+import { z } from 'zod';
+import { InvalidEventError, orderPaidSchema, parseOrderPaid, type OrderPaid } from '../events/order-paid.js';
+import { OrderRecords, type OrderRecord } from '../orders/record.js';
+import { createRedis, type RedisConnection } from '../queues/connection.js';
+import { orderDedupId, proposeOrderJobId } from '../queues/job-ids.js';
+import { JOB_NAMES, QUEUES } from '../queues/names.js';
+import { orderJobOptions } from '../queues/options.js';
+
+export interface ProducerOptions {
+  /** An ioredis connection you own (made with enableOfflineQueue: false to fail fast), or a URL. */
+  connection?: RedisConnection;
+  redisUrl?: string;
+  clusterNodes?: string[];
+  /** BullMQ prefix; must match the workers' QUEUE_PREFIX. */
+  prefix?: string;
+  /** The same order id within this window is one event (default 7 days), even after its job was removed. */
+  idempotencyWindowMs?: number;
+  /** How long a call may wait for Redis before failing (default 3 s). */
+  timeoutMs?: number;
+  /** Job retention, as the workers use it (defaults: completed 1 day, failed 14 days). */
+  keepCompletedMs?: number;
+  keepFailedMs?: number;
+  /** Per-order record retention, for getOrder (default 30 days). */
+  orderRetentionMs?: number;
+}
+
+export interface EnqueueResult {
+  jobId: string;
+  /** true when this order id was already enqueued within the idempotency window: nothing new was added. */
+  duplicate: boolean;
+}
+
+export class RedisUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`Redis is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** The monolith's side of order-notify: validate, enqueue idempotently, read back what happened. */
+export class OrderNotifyProducer {
+  private readonly queue: Queue;
+  private readonly records: OrderRecords;
+  private readonly ownsConnection: boolean;
+  private readonly connection: RedisConnection;
+  private readonly windowMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(opts: ProducerOptions = {}) {
+    this.ownsConnection = !opts.connection;
+    this.connection = opts.connection ?? createRedis({ url: opts.redisUrl ?? 'redis://127.0.0.1:6379', clusterNodes: opts.clusterNodes }, 'producer');
+    this.connection.on('error', () => {}); // failures surface on calls as RedisUnavailableError
+    const prefix = opts.prefix ?? 'order-notify';
+    this.windowMs = opts.idempotencyWindowMs ?? 7 * 86_400_000;
+    this.timeoutMs = opts.timeoutMs ?? 3_000;
+    this.queue = new Queue(QUEUES.orders, {
+      connection: this.connection,
+      prefix,
+      defaultJobOptions: orderJobOptions({ jobs: { keepCompletedMs: opts.keepCompletedMs ?? 86_400_000, keepFailedMs: opts.keepFailedMs ?? 14 * 86_400_000 } }),
+    });
+    this.queue.on('error', () => {});
+    this.records = new OrderRecords(this.connection, prefix, opts.orderRetentionMs ?? 30 * 86_400_000);
+  }
+
+  /** Validates and enqueues one order.paid event. Throws InvalidEventError (naming each bad field) or RedisUnavailableError. */
+  async orderPaid(input: unknown): Promise<EnqueueResult> {
+    const event = parseOrderPaid(input);
+    const [result] = await this.enqueue([event]);
+    return result!;
+  }
+
+  /** Validates all events first (nothing is enqueued if one is bad), then enqueues them in one round trip. */
+  async orderPaidBulk(inputs: unknown[]): Promise<EnqueueResult[]> {
+    const parsed = z.array(orderPaidSchema).safeParse(inputs);
+    if (!parsed.success) throw new InvalidEventError(parsed.error);
+    return this.enqueue(parsed.data);
+  }
+
+  /** The per-order record: every delivery with status, vendor ids, Twin24 chat id and result. */
+  async getOrder(orderId: string): Promise<OrderRecord | undefined> {
+    return this.withDeadline(this.records.get(orderId));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    if (this.ownsConnection) this.connection.disconnect();
+  }
+
+  private async enqueue(events: OrderPaid[]): Promise<EnqueueResult[]> {
+    const proposed = events.map((e) => proposeOrderJobId(e.orderId));
+    const jobs = await this.withDeadline(
+      this.queue.addBulk(events.map((event, i) => ({
+        name: JOB_NAMES.orderPaid,
+        data: event,
+        opts: { jobId: proposed[i], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
+      }))),
+    );
+    // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
+    return jobs.map((job, i) => ({ jobId: job.id!, duplicate: job.id !== proposed[i] }));
+  }
+
+  private async withDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisUnavailableError(new Error(`no answer within ${this.timeoutMs} ms`))), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (e) {
+      if (e instanceof RedisUnavailableError) throw e;
+      // Without an offline queue, a call made while disconnected fails at once; the connection state says why.
+      if (this.connection.status !== 'ready') throw new RedisUnavailableError(e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function createProducer(opts: ProducerOptions = {}): OrderNotifyProducer {
+  return new OrderNotifyProducer(opts);
+}

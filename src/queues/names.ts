@@ -1,0 +1,26 @@
+import { VENDORS, type VendorName } from '../vendors/registry.js';
+
+/** Every queue of the project, in one place (the dashboard, metrics, KEDA and the CLI all list these). */
+export const QUEUES = {
+  orders: 'orders',
+  correlate: 'twin24-correlate',
+  results: 'results',
+  webhook: 'results-webhook',
+} as const;
+
+/** Each vendor has its own delivery queue and worker Deployment. */
+export function deliveryQueueName(vendor: VendorName): string {
+  return `deliver-${vendor}`;
+}
+
+export const JOB_NAMES = {
+  orderPaid: 'order.paid',
+  delivery: 'delivery',
+  correlateTick: 'twin24.correlate',
+  orderNotification: 'order.notification',
+  webhook: 'webhook.post',
+} as const;
+
+export function allQueueNames(): string[] {
+  return [QUEUES.orders, ...VENDORS.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook];
+}

@@ -1,0 +1,65 @@
+/**
+ * One redaction policy for logs, dashboard job data and error texts: secrets are removed, personal contact data is
+ * masked. Keys are matched by name; strings are scrubbed for credential shapes (a JSON body or header inside an
+ * error message) and for any secret value the process knows about.
+ */
+const SECRET_KEY = /token|secret|password|passwd|authorization|signature|api[-_]?key|cookie/i;
+const PHONE_KEY = /phone|msisdn|messengeruserid/i;
+const EMAIL_KEY = /e-?mail/i;
+const MAX_DEPTH = 8;
+
+export const REDACTED = '[REDACTED]';
+
+export function maskPhone(value: string): string {
+  const digits = value.replace(/\D/g, '');
+  if (digits.length < 6) return '***';
+  return `${digits.slice(0, 3)}${'*'.repeat(digits.length - 6)}${digits.slice(-3)}`;
+}
+
+export function maskEmail(value: string): string {
+  const at = value.indexOf('@');
+  if (at < 1) return '***';
+  return `${value[0]}***${value.slice(at)}`;
+}
+
+const CREDENTIAL_IN_TEXT = /(["']?(?:[a-z_]*token|[a-z_]*secret|password|refreshToken)["']?\s*[:=]\s*["']?)[^"',}&\s]+/gi;
+const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+const EMAIL_IN_TEXT = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+
+export class Redactor {
+  private readonly known: string[];
+  constructor(secretValues: Array<string | undefined> = []) {
+    // Short values would blank out ordinary words; real credentials are long.
+    this.known = secretValues.filter((s): s is string => typeof s === 'string' && s.length >= 6);
+  }
+
+  /** Adds a secret learnt at run time (a rotated MantaGO pair, a fresh Twin24 token). */
+  remember(value: string | undefined): void {
+    if (value && value.length >= 6 && !this.known.includes(value)) this.known.push(value);
+  }
+
+  text(value: string): string {
+    let out = value.replace(BEARER, `$1${REDACTED}`).replace(CREDENTIAL_IN_TEXT, `$1${REDACTED}`).replace(EMAIL_IN_TEXT, '$1***$2');
+    for (const s of this.known) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    return out;
+  }
+
+  value(value: unknown, key = '', depth = 0): unknown {
+    if (typeof value === 'string') {
+      if (SECRET_KEY.test(key)) return REDACTED;
+      if (PHONE_KEY.test(key)) return maskPhone(value);
+      if (EMAIL_KEY.test(key)) return maskEmail(value);
+      return this.text(value);
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (SECRET_KEY.test(key) && !Array.isArray(value)) return REDACTED;
+    if (depth >= MAX_DEPTH) return '[depth]';
+    if (Array.isArray(value)) return value.map((v) => this.value(v, key, depth + 1));
+    if (value instanceof Error) {
+      return this.value({ type: value.name, message: value.message, stack: value.stack, code: (value as { code?: unknown }).code }, key, depth + 1);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.value(v, k, depth + 1);
+    return out;
+  }
+}
