@@ -1,0 +1,113 @@
+/** Public types of the sandbox: the shapes other code (tests, workers, the CLI) relies on. */
+
+export interface SandboxCredentials {
+  mantago: { botId: string; token: string; secret: string };
+  joinchat: { pageId: string; secret: string; signatureHeader: string };
+  metabot: { botId: string; token: string };
+  twin24: { email: string; password: string; staticToken: string; botId: string; chatId: string };
+}
+
+export type SandboxVendor = 'mantago' | 'joinchat' | 'metabot' | 'twin24';
+export const SANDBOX_VENDORS: readonly SandboxVendor[] = ['mantago', 'joinchat', 'metabot', 'twin24'];
+
+export interface VendorFaults {
+  /** Added before answering. */
+  latencyMs?: number;
+  /** 0..1: fraction of requests answered 503. */
+  errorRate?: number;
+  /** Above `max` requests in any `durationMs` window: 429 with a Retry-After header (seconds). */
+  rateLimit?: { max: number; durationMs: number; retryAfterSec?: number };
+  /** Destroy the socket without answering (an outage). */
+  refuseConnections?: boolean;
+}
+
+export interface RecordedRequest {
+  seq: number;
+  vendor: SandboxVendor;
+  /** Date.now() on arrival. */
+  at: number;
+  method: string;
+  /** The vendor's own path, after the base URL (e.g. `/openapi/broadcast`), without the query. */
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  rawBody: string;
+  /** The parsed JSON body, or null when there was none or it was not JSON. */
+  body: unknown;
+  /** 0 when the connection was destroyed without an answer. */
+  status: number;
+  response: unknown;
+  /** A 2xx answer on a send, token or login endpoint (statistics reads never count). */
+  accepted: boolean;
+  reason?: string;
+}
+
+export type Twin24Outcome = 'DELIVERED' | 'UNDELIVERED' | 'ERROR' | 'EXPIRED' | 'NEVER';
+
+export interface Twin24TimelineOptions {
+  /** CREATED -> PENDING, from creation. */
+  pendingAfterMs: number;
+  /** -> the outcome, from creation. */
+  finalAfterMs: number;
+  /** After DELIVERED, the session gets dialogResultsFromBotJson. */
+  resultAfterMs: number;
+  /** NEVER = stays PENDING forever. */
+  outcome?: (phone: string) => Twin24Outcome;
+  result?: (phone: string, variables: Record<string, string>) => Record<string, unknown>;
+}
+
+export interface SandboxLogger {
+  info(obj: object, msg?: string): void;
+}
+
+export interface SandboxOptions {
+  /** Default 0 = a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  credentials?: { [V in keyof SandboxCredentials]?: Partial<SandboxCredentials[V]> };
+  twin24?: Partial<Twin24TimelineOptions>;
+  /** Default: silent. */
+  logger?: false | SandboxLogger;
+}
+
+export interface Twin24MessageView {
+  id: string;
+  phone: string;
+  variables: Record<string, string>;
+  createdAt: number;
+  status: string;
+  providerMessageId: string | null;
+  result: Record<string, unknown> | null;
+}
+
+export interface SandboxUrls {
+  mantago: string;
+  joinchat: string;
+  metabot: string;
+  twin24Iam: string;
+  twin24Notify: string;
+  twin24Analyse: string;
+}
+
+export interface Sandbox {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  urls: SandboxUrls;
+  /** What it currently accepts (the MantaGO pair changes after a rotation). */
+  credentials: SandboxCredentials;
+  /** Every request, accepted or rejected, in arrival order. */
+  requests(vendor?: SandboxVendor): RecordedRequest[];
+  /** Only 2xx answers on the send endpoints and the token/login endpoints. */
+  accepted(vendor?: SandboxVendor): RecordedRequest[];
+  /** The most requests seen in any sliding window of `windowMs`. */
+  maxInWindow(vendor: SandboxVendor, windowMs: number, path?: string): number;
+  /** Replaces that vendor's faults; {} clears. */
+  setFaults(vendor: SandboxVendor, faults: VendorFaults): void;
+  /** The current token now answers MantaGO 1004 / Twin24 401 "Token is expired." until refreshed. */
+  expireToken(vendor: 'mantago' | 'twin24'): void;
+  twin24Messages(): Twin24MessageView[];
+  /** Clears records, faults, messages and token expiry (keeps credentials). */
+  reset(): void;
+  close(): Promise<void>;
+}
