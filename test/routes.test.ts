@@ -98,7 +98,7 @@ describe('fan-out plan from the example routes', () => {
       payload: { platform: 'line', clientIds: ['U4af4980629'], intentId: 'rb2kYmMdW', name: 'order-paid-line' },
     });
     expect(jobs[1]).toMatchObject({
-      delayMs: 90_000,
+      delayMs: 15_000,
       payload: { platform: 'facebook', clientIds: ['6143254789012345'], message: 'Thank you Somchai Jaidee! Order A-10001 is paid: 1290.00 THB.', fbTag: 'POST_PURCHASE_UPDATE', name: 'order-paid-facebook' },
     });
     expect(jobs[2]?.payload).toEqual({

@@ -19,10 +19,14 @@ local horizon = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - now
-if wait > horizon then return -(wait - horizon) end
+-- Redis truncates a Lua number reply to an integer: -0.4 would arrive as 0 ("granted") with nothing reserved.
+if wait > horizon then return -math.ceil(wait - horizon) end
 redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.floor(wait + interval + 1000))
-return wait
+return math.ceil(wait)
 `;
+
+/** Lateness of one request (relative to the request `max` slots later) the spacing tolerates; at most 5 % of the window. */
+const JITTER_GUARD_MS = 50;
 
 type ScriptedRedis = RedisConnection & { orderNotifyGcra(tat: string, pause: string, interval: number, horizon: number): Promise<number> };
 
@@ -36,7 +40,9 @@ export class VendorRateLimiter {
   constructor(redis: RedisConnection, prefix: string, vendor: string, limit: RateLimit) {
     if (!('orderNotifyGcra' in redis)) redis.defineCommand('orderNotifyGcra', { numberOfKeys: 2, lua: GCRA });
     this.redis = redis as ScriptedRedis;
-    this.intervalMs = limit.durationMs / limit.max;
+    // Spacing of exactly duration/max lets a vendor that counts a strict sliding window see max+1 requests when an
+    // earlier request left a few ms late (timers, event loop): measured 11 in 1 s at 10/1s. A small guard absorbs it.
+    this.intervalMs = (limit.durationMs + Math.min(JITTER_GUARD_MS, limit.durationMs * 0.05)) / limit.max;
     // Reserve at most about a second ahead, so a crash wastes little of the budget.
     this.horizonMs = Math.max(1_000, 2 * this.intervalMs);
     this.tatKey = `${prefix}:ratelimit:${vendor}`;
@@ -49,7 +55,9 @@ export class VendorRateLimiter {
       signal?.throwIfAborted();
       const answer = Number(await this.redis.orderNotifyGcra(this.tatKey, this.pauseKey, this.intervalMs, this.horizonMs));
       await sleep(Math.abs(answer));
-      if (answer >= 0) return;
+      if (answer === 0) return;
+      // A slot reserved ahead may fall inside a pause that a 429 started meanwhile: then give it up and queue again.
+      if (answer > 0 && (await this.redis.pttl(this.pauseKey)) <= 0) return;
     }
   }
 

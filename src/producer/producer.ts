@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { InvalidEventError, orderPaidSchema, parseOrderPaid, type OrderPaid } from '../events/order-paid.js';
 import { OrderRecords, type OrderRecord } from '../orders/record.js';
-import { createRedis, type RedisConnection } from '../queues/connection.js';
+import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
 import { orderDedupId, proposeOrderJobId } from '../queues/job-ids.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { orderJobOptions } from '../queues/options.js';
@@ -46,12 +46,14 @@ export class OrderNotifyProducer {
   private readonly connection: RedisConnection;
   private readonly windowMs: number;
   private readonly timeoutMs: number;
+  private readonly prefix: string;
 
   constructor(opts: ProducerOptions = {}) {
     this.ownsConnection = !opts.connection;
     this.connection = opts.connection ?? createRedis({ url: opts.redisUrl ?? 'redis://127.0.0.1:6379', clusterNodes: opts.clusterNodes }, 'producer');
     this.connection.on('error', () => {}); // failures surface on calls as RedisUnavailableError
     const prefix = opts.prefix ?? 'order-notify';
+    this.prefix = prefix;
     this.windowMs = opts.idempotencyWindowMs ?? 7 * 86_400_000;
     this.timeoutMs = opts.timeoutMs ?? 3_000;
     this.queue = new Queue(QUEUES.orders, {
@@ -79,7 +81,7 @@ export class OrderNotifyProducer {
 
   /** The per-order record: every delivery with status, vendor ids, Twin24 chat id and result. */
   async getOrder(orderId: string): Promise<OrderRecord | undefined> {
-    return this.withDeadline(this.records.get(orderId));
+    return this.withDeadline(this.connected().then(() => this.records.get(orderId)));
   }
 
   async close(): Promise<void> {
@@ -87,17 +89,48 @@ export class OrderNotifyProducer {
     if (this.ownsConnection) this.connection.disconnect();
   }
 
+  /**
+   * Idempotency has two layers. BullMQ deduplication makes concurrent adds of one order a single job, but it
+   * forgets the order when a job is removed by hand or by queue.clean(). So each accepted order also leaves its own
+   * key for the whole window, checked first; it is written only after the add succeeded (a crash in between is
+   * still covered by BullMQ's key).
+   */
   private async enqueue(events: OrderPaid[]): Promise<EnqueueResult[]> {
-    const proposed = events.map((e) => proposeOrderJobId(e.orderId));
-    const jobs = await this.withDeadline(
-      this.queue.addBulk(events.map((event, i) => ({
-        name: JOB_NAMES.orderPaid,
-        data: event,
-        opts: { jobId: proposed[i], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
-      }))),
-    );
-    // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
-    return jobs.map((job, i) => ({ jobId: job.id!, duplicate: job.id !== proposed[i] }));
+    return this.withDeadline((async () => {
+      await this.connected();
+      const keys = events.map((e) => this.idempotencyKey(e.orderId));
+      const seen = await this.connection.mget(...keys);
+      const results: Array<EnqueueResult | undefined> = seen.map((jobId) => (jobId ? { jobId, duplicate: true } : undefined));
+      const fresh = events.map((event, i) => ({ event, i })).filter(({ i }) => !results[i]);
+      if (fresh.length) {
+        const proposed = fresh.map(({ event }) => proposeOrderJobId(event.orderId));
+        const jobs = await this.queue.addBulk(fresh.map(({ event }, n) => ({
+          name: JOB_NAMES.orderPaid,
+          data: event,
+          opts: { jobId: proposed[n], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
+        })));
+        const remember = this.connection.pipeline();
+        jobs.forEach((job, n) => {
+          // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
+          results[fresh[n]!.i] = { jobId: job.id!, duplicate: job.id !== proposed[n] };
+          remember.set(keys[fresh[n]!.i]!, job.id!, 'PX', this.windowMs, 'NX');
+        });
+        await remember.exec();
+      }
+      return results as EnqueueResult[];
+    })());
+  }
+
+  /** The first call may come while the connection is still being made; a lost connection fails at once. */
+  private async connected(): Promise<void> {
+    if (['wait', 'connecting', 'connect'].includes(this.connection.status)) {
+      if (this.connection.status === 'wait') await this.connection.connect().catch(() => undefined);
+      await waitReady(this.connection, this.timeoutMs);
+    }
+  }
+
+  private idempotencyKey(orderId: string): string {
+    return `${this.prefix}:${QUEUES.orders}:seen:${orderDedupId(orderId)}`;
   }
 
   private async withDeadline<T>(work: Promise<T>): Promise<T> {
