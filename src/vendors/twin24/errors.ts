@@ -1,0 +1,53 @@
+import { isAxiosError } from 'axios';
+import { z } from 'zod';
+import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
+import { classifyHttpFailure } from '../../delivery/http-failure.js';
+
+export const VENDOR = 'twin24';
+
+/** The one 401 body Twin24 documents as "refresh the token and retry"; every other 401 is a real refusal. */
+export const EXPIRED_TOKEN_ERROR = 'Token is expired.';
+
+/** Twin24's error body: `{ error, details? }` (details: a string, a list or an object). */
+const errorBodySchema = z.looseObject({ error: z.string().optional(), details: z.unknown().optional() });
+
+const MAX_TEXT = 500;
+
+function detailsText(details: unknown): string | undefined {
+  if (details === undefined || details === null || details === '') return undefined;
+  if (typeof details === 'string') return details;
+  if (Array.isArray(details)) return details.map((d) => (typeof d === 'string' ? d : JSON.stringify(d))).join('; ');
+  return JSON.stringify(details);
+}
+
+/** "Chat not found: messages[0].channels.chat.chatId: …", or undefined when the body is not Twin24's error shape. */
+export function twin24ErrorText(body: unknown): string | undefined {
+  const parsed = errorBodySchema.safeParse(body);
+  if (!parsed.success || parsed.data.error === undefined) return undefined;
+  const details = detailsText(parsed.data.details);
+  const text = details ? `${parsed.data.error}: ${details}` : parsed.data.error;
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
+}
+
+/**
+ * Maps a failed Twin24 call onto the shared taxonomy, on the HTTP status and the body's `error` field only:
+ * 401 "Token is expired." → refresh; 402 → permanent "out of balance"; other 4xx → permanent with Twin24's text;
+ * 429 → rate limited; 5xx, timeouts, refused connections → retryable. `what` names the call ("send", "login").
+ */
+export function classifyTwin24Failure(err: unknown, what: string): VendorError {
+  if (!isAxiosError(err)) return new RetryableVendorError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { vendor: VENDOR });
+  // No cause attached: an axios error carries the request config, and a login body holds the password.
+  if (err.response === undefined) return new RetryableVendorError(`${what}: no answer (${err.code ?? err.message})`, { vendor: VENDOR });
+  const { status, data } = err.response;
+  const vendorText = twin24ErrorText(data);
+  if (status === 401 && errorBodySchema.safeParse(data).data?.error === EXPIRED_TOKEN_ERROR) {
+    return new AuthExpiredVendorError(`${what}: ${EXPIRED_TOKEN_ERROR}`, { vendor: VENDOR, status, code: status });
+  }
+  if (status === 402) {
+    return new PermanentVendorError(
+      `${what}: out of balance: top up the Twin24 account, then retry the failed jobs${vendorText ? ` (${vendorText})` : ''}`,
+      { vendor: VENDOR, status, code: status },
+    );
+  }
+  return classifyHttpFailure(err, VENDOR, `${what}: ${vendorText ?? `HTTP ${status}`}`);
+}
