@@ -1,8 +1,25 @@
 import type { JoinchatConfig } from '../../config/env.js';
-import type { AdapterContext, VendorAdapter } from '../../delivery/types.js';
+import type { AdapterContext, Delivery, SendOutcome, VendorAdapter } from '../../delivery/types.js';
+import { JoinchatClient } from './client.js';
 import type { JoinchatPayload } from './payload.js';
 
-// Placeholder until the joinchat client lands.
-export function createJoinchatAdapter(_ctx: AdapterContext<JoinchatConfig>): VendorAdapter<JoinchatPayload> {
-  throw new Error('joinchat adapter not implemented yet');
+/**
+ * JoinChat sends one message to one recipient per request, so there is no batching: every delivery is its own
+ * signed request. A failure is thrown as the shared VendorError taxonomy and the generic worker maps it.
+ */
+export function createJoinchatAdapter(ctx: AdapterContext<JoinchatConfig>): VendorAdapter<JoinchatPayload> {
+  const client = new JoinchatClient(ctx.config, ctx.http, ctx.metrics);
+  return {
+    maxBatch: 1,
+    lingerMs: 0,
+    async send(batch: Array<Delivery<JoinchatPayload>>): Promise<SendOutcome[]> {
+      const outcomes: SendOutcome[] = [];
+      // maxBatch is 1, so this is one request; the loop only keeps the contract honest.
+      for (const delivery of batch) {
+        const sent = await client.send(delivery.payload);
+        outcomes.push({ ok: true, vendorMessageId: sent.recipientId });
+      }
+      return outcomes;
+    },
+  };
 }

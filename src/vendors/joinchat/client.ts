@@ -1,0 +1,99 @@
+import type { AxiosInstance } from 'axios';
+import type { JoinchatConfig } from '../../config/env.js';
+import type { VendorCallMetrics } from '../../delivery/types.js';
+import { PermanentVendorError } from '../../delivery/errors.js';
+import { joinchatAnswerSchema, joinchatFailure, joinchatNoAnswer } from './errors.js';
+import type { JoinchatPayload } from './payload.js';
+import { signJoinchatBody } from './sign.js';
+
+export const JOINCHAT_SEND_PATH = '/send_message';
+
+/** What a successful send tells us: Messenger's page-scoped id of the recipient, when JoinChat returns one. */
+export interface JoinchatSent { recipientId?: string }
+
+/**
+ * The exact body of POST /send_message, in the seed's key order. page_id stays the string from config: Facebook
+ * page ids can exceed 2^53, so turning them into a JSON number could change the id.
+ */
+export function serialiseSendMessage(pageId: string, payload: JoinchatPayload): string {
+  const { recipient, message, tag, delay } = payload;
+  return JSON.stringify({ page_id: pageId, recipient, message, tag, delay });
+}
+
+export interface PostSignedOptions {
+  http: AxiosInstance;
+  url: string;
+  rawBody: string;
+  signature: string;
+  signatureHeader: string;
+  metrics?: VendorCallMetrics;
+}
+
+/**
+ * Sends `rawBody` byte for byte with the given signature and classifies the answer. Callers must pass the very
+ * string they signed; `JoinchatClient.send` is the only production caller and does exactly that.
+ */
+export async function postSigned(opts: PostSignedOptions): Promise<JoinchatSent> {
+  const started = performance.now();
+  const observe = (status: number | 'error') => opts.metrics?.observeCall('joinchat', 'send_message', status, (performance.now() - started) / 1000);
+  let res;
+  try {
+    res = await opts.http.post<unknown>(opts.url, opts.rawBody, {
+      headers: { 'content-type': 'application/json', [opts.signatureHeader]: opts.signature },
+      // Every HTTP status is an answer to classify here, not an exception (the axios error would carry headers).
+      validateStatus: () => true,
+    });
+  } catch (err) {
+    observe('error');
+    throw joinchatNoAnswer(err);
+  }
+  observe(res.status);
+  const parsed = joinchatAnswerSchema.safeParse(res.data);
+  const answer = parsed.success ? parsed.data : undefined;
+  if (res.status >= 200 && res.status < 300) {
+    if (answer?.success === true) {
+      return { recipientId: answer.recipient_id !== undefined ? String(answer.recipient_id) : undefined };
+    }
+    if (answer === undefined) {
+      // Unreadable 2xx: JoinChat may well have sent it, so retrying risks a double message; a person decides.
+      throw new PermanentVendorError(`unexpected answer to send_message (HTTP ${res.status}): ${describe(res.data)}`, { vendor: 'joinchat', status: res.status, code: res.status });
+    }
+  }
+  throw joinchatFailure(res.status, answer?.error ?? { msg: looseMessage(res.data) }, res.headers['retry-after']);
+}
+
+/** A proxy's or gateway's own error text (`{ error: "..." }` / `{ message: "..." }`), when the body is not JoinChat's. */
+function looseMessage(data: unknown): string | undefined {
+  if (data && typeof data === 'object') {
+    const { error, message } = data as Record<string, unknown>;
+    if (typeof error === 'string') return error;
+    if (typeof message === 'string') return message;
+  }
+  return undefined;
+}
+
+function describe(data: unknown): string {
+  const text = typeof data === 'string' ? data : JSON.stringify(data) ?? String(data);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** JoinChat's send API for one page: serialise once, sign those bytes, send those bytes. */
+export class JoinchatClient {
+  private readonly url: string;
+
+  constructor(private readonly config: JoinchatConfig, private readonly http: AxiosInstance, private readonly metrics?: VendorCallMetrics) {
+    this.url = `${config.baseUrl.replace(/\/+$/, '')}${JOINCHAT_SEND_PATH}`;
+  }
+
+  async send(payload: JoinchatPayload): Promise<JoinchatSent> {
+    const rawBody = serialiseSendMessage(this.config.pageId, payload);
+    return postSigned({
+      http: this.http,
+      url: this.url,
+      rawBody,
+      signature: signJoinchatBody(rawBody, this.config.secret),
+      signatureHeader: this.config.signatureHeader,
+      metrics: this.metrics,
+    });
+  }
+}
