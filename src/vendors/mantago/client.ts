@@ -1,0 +1,94 @@
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { z } from 'zod';
+import type { VendorCallMetrics } from '../../delivery/types.js';
+import { PermanentVendorError } from '../../delivery/errors.js';
+import { classifyMantagoFailure, classifyRefusalBody, MANTAGO } from './errors.js';
+import type { MantagoPayload } from './payload.js';
+
+/** The bot's one credential pair: the Bearer token and the secret every body carries. Both rotate together. */
+export interface MantagoPair {
+  token: string;
+  secret: string;
+}
+
+/** One broadcast: a payload with every recipient of the request. */
+export type BroadcastRequest = Omit<MantagoPayload, 'name'> & { name: string };
+
+const refreshAnswerSchema = z.object({
+  apiToken: z.string().min(1),
+  apiSecret: z.string().min(1),
+});
+
+/**
+ * The wire-exact MantaGO Open API client: two endpoints, bodies serialised here in the documented field order
+ * (the shared axios sends strings untouched), every failure classified into the shared taxonomy, every call timed.
+ * It never logs: the token and secret must not leave this object except on the wire.
+ */
+export class MantagoClient {
+  private readonly base: string;
+
+  constructor(
+    private readonly http: AxiosInstance,
+    baseUrl: string,
+    private readonly botId: string,
+    private readonly metrics: VendorCallMetrics,
+  ) {
+    this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** POST /openapi/broadcast; resolves when MantaGO accepted the broadcast, else throws a VendorError. */
+  async broadcast(pair: MantagoPair, req: BroadcastRequest): Promise<void> {
+    const body = JSON.stringify({
+      botId: this.botId,
+      clientIds: req.clientIds,
+      platform: req.platform,
+      secret: pair.secret,
+      intentId: req.intentId,
+      message: req.message,
+      fbTag: req.fbTag,
+      name: req.name,
+    }); // undefined fields (intentId or message, fbTag) are left out by JSON.stringify
+    const res = await this.post('broadcast', pair.token, body);
+    if (isRefusal(res.data)) throw classifyRefusalBody(res.status, res.data);
+  }
+
+  /**
+   * POST /openapi/token with the current (maybe expired) pair → the new pair. MantaGO retires the old pair at once,
+   * so the caller must store the answer before anything else (see credentials.ts).
+   */
+  async refreshToken(stale: MantagoPair): Promise<MantagoPair> {
+    const res = await this.post('token', stale.token, JSON.stringify({ secret: stale.secret }));
+    if (isRefusal(res.data)) throw classifyRefusalBody(res.status, res.data);
+    const parsed = refreshAnswerSchema.safeParse(res.data);
+    if (!parsed.success) {
+      // The old pair may already be retired: a person has to put a working pair in place.
+      throw new PermanentVendorError(
+        `token refresh answered HTTP ${res.status} without apiToken/apiSecret; set a working pair (see README: MantaGO token rotation)`,
+        { vendor: MANTAGO, status: res.status },
+      );
+    }
+    return { token: parsed.data.apiToken, secret: parsed.data.apiSecret };
+  }
+
+  private async post(endpoint: 'broadcast' | 'token', token: string, body: string): Promise<AxiosResponse> {
+    const url = `${this.base}/openapi/${endpoint}?botId=${encodeURIComponent(this.botId)}`;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const res = await this.http.post(url, body, {
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        responseType: 'json',
+      });
+      this.metrics.observeCall(MANTAGO, endpoint, res.status, seconds());
+      return res;
+    } catch (e) {
+      this.metrics.observeCall(MANTAGO, endpoint, isAxiosError(e) && e.response ? e.response.status : 'error', seconds());
+      throw classifyMantagoFailure(e);
+    }
+  }
+}
+
+/** 2xx with `success: false` is a refusal; anything else in a 2xx is an acceptance. */
+function isRefusal(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { success?: unknown }).success === false;
+}

@@ -1,0 +1,131 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { RetryableVendorError } from '../../delivery/errors.js';
+import type { RedisConnection } from '../../queues/connection.js';
+import type { MantagoPair } from './client.js';
+import { MANTAGO } from './errors.js';
+
+/** A pair as read from the store, with an id to compare pairs by (a short hash: safe to keep and compare). */
+export interface StoredPair extends MantagoPair {
+  id: string;
+}
+
+export interface CredentialStoreOptions {
+  /** How long a refresher may hold the lock; must outlast the refresh call (the vendor timeout). */
+  lockTtlMs?: number;
+  /** How often a waiting replica looks whether the refresher is done. */
+  pollMs?: number;
+}
+
+const storedSchema = z.object({ token: z.string().min(1), secret: z.string().min(1) });
+
+/** Deletes the lock only if it is still ours (it may have expired and been taken by another replica). */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+export function pairId(pair: MantagoPair): string {
+  return createHash('sha256').update(pair.token).update('\0').update(pair.secret).digest('hex').slice(0, 16);
+}
+
+/**
+ * MantaGO's one (token, secret) pair per bot, shared by every replica through Redis. A refresh rotates BOTH values
+ * and retires the old pair, so exactly one replica may refresh per expiry: it holds a Redis lock (SET NX PX with
+ * a random token, released by compare-and-delete) while the others wait and then pick up the new pair.
+ * Values are never logged or put in errors; only pair ids (hashes) are compared.
+ */
+export class MantagoCredentialStore {
+  readonly key: string;
+  readonly lockKey: string;
+  private readonly lockTtlMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    prefix: string,
+    botId: string,
+    private readonly seed: MantagoPair,
+    opts: CredentialStoreOptions = {},
+  ) {
+    this.key = `${prefix}:mantago:credentials:${botId}`;
+    this.lockKey = `${this.key}:lock`;
+    this.lockTtlMs = opts.lockTtlMs ?? 30_000;
+    this.pollMs = opts.pollMs ?? 100;
+  }
+
+  /** The current pair. The env pair seeds the store only when it is empty: after a rotation Redis is the truth. */
+  async current(): Promise<StoredPair> {
+    let raw = await this.redis.get(this.key);
+    if (raw === null) {
+      await this.redis.set(this.key, serialise(this.seed), 'NX');
+      raw = await this.redis.get(this.key);
+    }
+    const parsed = storedSchema.safeParse(safeJson(raw));
+    if (!parsed.success) {
+      // Retryable, not permanent: deliveries wait (with backoff) while a person repairs the key.
+      throw new RetryableVendorError(
+        `Redis key ${this.key} does not hold {"token","secret"}; delete it to re-seed from MANTAGO_TOKEN/MANTAGO_SECRET`,
+        { vendor: MANTAGO },
+      );
+    }
+    return { ...parsed.data, id: pairId(parsed.data) };
+  }
+
+  /**
+   * Replaces the pair `staleId` with `refresh(stale)`, once across all replicas. Resolves 'rotated' when this call
+   * did the refresh, 'already-rotated' when the store moved past `staleId` meanwhile (another replica refreshed).
+   * With `mayRefresh: false` it only waits for a rotation under way (MantaGO 120000: the vendor has rotated already).
+   */
+  async rotate(
+    staleId: string,
+    refresh: (stale: MantagoPair) => Promise<MantagoPair>,
+    opts: { mayRefresh?: boolean } = {},
+  ): Promise<'rotated' | 'already-rotated' | 'unchanged'> {
+    const mayRefresh = opts.mayRefresh ?? true;
+    const deadline = Date.now() + this.lockTtlMs + 5_000;
+    for (;;) {
+      if (mayRefresh) {
+        const lock = randomUUID();
+        if ((await this.redis.set(this.lockKey, lock, 'PX', this.lockTtlMs, 'NX')) === 'OK') {
+          try {
+            // Re-check under the lock: the previous holder may have finished between our read and our lock.
+            const pair = await this.current();
+            if (pair.id !== staleId) return 'already-rotated';
+            const fresh = await refresh(pair);
+            // Unconditional write: MantaGO has retired the old pair, this one is the only pair that works now.
+            await this.redis.set(this.key, serialise(fresh));
+            return 'rotated';
+          } finally {
+            await this.redis.eval(RELEASE, 1, this.lockKey, lock);
+          }
+        }
+      }
+      // Another replica is refreshing: wait until it is done (lock gone) or the pair changed.
+      while ((await this.redis.exists(this.lockKey)) === 1) {
+        if ((await this.current()).id !== staleId) return 'already-rotated';
+        if (Date.now() > deadline) {
+          throw new RetryableVendorError('timed out waiting for another replica to refresh the MantaGO token', { vendor: MANTAGO });
+        }
+        await sleep(this.pollMs);
+      }
+      if ((await this.current()).id !== staleId) return 'already-rotated';
+      // Lock gone, pair unchanged: the holder failed. Try it ourselves (bounded by the deadline), or give up.
+      if (!mayRefresh || Date.now() > deadline) return 'unchanged';
+    }
+  }
+}
+
+function serialise(pair: MantagoPair): string {
+  return JSON.stringify({ token: pair.token, secret: pair.secret, storedAt: new Date().toISOString() });
+}
+
+function safeJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
