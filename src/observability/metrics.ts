@@ -4,7 +4,8 @@ import type { VendorCallMetrics } from '../delivery/types.js';
 /**
  * Every metric the project exports, defined once. Each process has its own registry and exposes it on /metrics
  * (workers on METRICS_PORT, the API on HTTP_PORT). Names follow Prometheus conventions: snake_case, unit suffix,
- * _total for counters.
+ * _total for counters. Process metrics keep their standard unprefixed names (process_*, nodejs_*) so stock
+ * Node.js dashboards work.
  */
 export class Metrics implements VendorCallMetrics {
   readonly registry: Registry;
@@ -18,11 +19,14 @@ export class Metrics implements VendorCallMetrics {
   readonly eventsEnqueued: Counter<'source' | 'duplicate'>;
   readonly fanoutRules: Counter<'vendor' | 'outcome'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
+  readonly redisUp: Gauge;
+  readonly ingestRequests: Counter<'outcome'>;
+  private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'order_notify_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.deliveries = new Counter({ name: 'order_notify_deliveries_total', help: 'Deliveries finished, by vendor and outcome (sent, failed, duplicate_suppressed).', labelNames: ['vendor', 'outcome'], registers });
     this.vendorRequestSeconds = new Histogram({
       name: 'order_notify_vendor_request_duration_seconds', help: 'Vendor HTTP call latency.', labelNames: ['vendor', 'endpoint', 'status'], registers,
@@ -39,6 +43,26 @@ export class Metrics implements VendorCallMetrics {
     this.eventsEnqueued = new Counter({ name: 'order_notify_events_enqueued_total', help: 'order.paid events accepted, by source and whether they were duplicates.', labelNames: ['source', 'duplicate'], registers });
     this.fanoutRules = new Counter({ name: 'order_notify_fanout_rules_total', help: 'Rule evaluations in the fan-out, by vendor and outcome (queued, skipped, rejected).', labelNames: ['vendor', 'outcome'], registers });
     this.queueJobs = new Gauge({ name: 'order_notify_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'], registers });
+    this.redisUp = new Gauge({ name: 'order_notify_redis_up', help: '1 when the last scrape could read the queues from Redis, else 0.', registers });
+    this.ingestRequests = new Counter({
+      name: 'order_notify_ingest_requests_total', registers, labelNames: ['outcome'],
+      help: 'POST /v1/events/order-paid answers by outcome (accepted, duplicate, invalid, unauthorized, too_large, unavailable).',
+    });
+  }
+
+  /** Work to do right before each scrape (reading queue depths); a failing hook never hides the other metrics. */
+  onScrape(hook: () => Promise<void>): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  /** The Prometheus text exposition, with scrape-time values refreshed first. */
+  async scrape(): Promise<string> {
+    await Promise.all(this.scrapeHooks.map((h) => h().catch(() => undefined)));
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   observeCall(vendor: string, endpoint: string, status: number | 'error', seconds: number): void {

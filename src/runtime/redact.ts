@@ -25,6 +25,8 @@ export function maskEmail(value: string): string {
 const CREDENTIAL_IN_TEXT = /(["']?(?:[a-z_]*token|[a-z_]*secret|password|refreshToken)["']?\s*[:=]\s*["']?)[^"',}&\s]+/gi;
 const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 const EMAIL_IN_TEXT = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+/** Only international numbers ("+66 81 234 5678") are recognised in free text: bare digit runs are usually ids. */
+const PHONE_IN_TEXT = /\+\d[\d\s().-]{5,22}\d/g;
 
 export class Redactor {
   private readonly known: string[];
@@ -39,7 +41,8 @@ export class Redactor {
   }
 
   text(value: string): string {
-    let out = value.replace(BEARER, `$1${REDACTED}`).replace(CREDENTIAL_IN_TEXT, `$1${REDACTED}`).replace(EMAIL_IN_TEXT, '$1***$2');
+    let out = value.replace(BEARER, `$1${REDACTED}`).replace(CREDENTIAL_IN_TEXT, `$1${REDACTED}`)
+      .replace(EMAIL_IN_TEXT, '$1***$2').replace(PHONE_IN_TEXT, (m) => `+${maskPhone(m)}`);
     for (const s of this.known) if (out.includes(s)) out = out.split(s).join(REDACTED);
     return out;
   }
@@ -56,7 +59,12 @@ export class Redactor {
     if (depth >= MAX_DEPTH) return '[depth]';
     if (Array.isArray(value)) return value.map((v) => this.value(v, key, depth + 1));
     if (value instanceof Error) {
-      return this.value({ type: value.name, message: value.message, stack: value.stack, code: (value as { code?: unknown }).code }, key, depth + 1);
+      // Only these fields: an HTTP client error also carries its request config (headers, body) and socket.
+      const e = value as Error & { code?: unknown; status?: unknown; response?: { status?: unknown } };
+      return this.value({
+        type: e.name, message: e.message, stack: e.stack, code: e.code, status: e.status ?? e.response?.status,
+        cause: e.cause,
+      }, key, depth + 1);
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = this.value(v, k, depth + 1);

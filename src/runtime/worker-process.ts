@@ -1,74 +1,205 @@
-import { Queue } from 'bullmq';
+import type pino from 'pino';
 import { ConfigError, loadConfig, type AppConfig } from '../config/env.js';
 import { RoutesError } from '../config/routes.js';
 import { secretValues } from '../config/secrets.js';
+import type { ApiCredentials } from '../http/credentials.js';
+import { createApiServer, type ApiServer } from '../http/server.js';
 import { Metrics } from '../observability/metrics.js';
-import { startProbeServer } from '../observability/probe-server.js';
-import { createRedis, waitReady } from '../queues/connection.js';
-import { allQueueNames } from '../queues/names.js';
-import { startComponents } from './components.js';
+import { startProbeServer, type ProbeServer } from '../observability/probe-server.js';
+import { QueueDepthGauges } from '../observability/queue-depth.js';
+import { redisReady } from '../observability/readiness.js';
+import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
+import { startComponents, WORKER_COMPONENTS, type RunningComponent } from './components.js';
+import { EXIT, StartupError } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
 import { Redactor } from './redact.js';
 import { onShutdown } from './shutdown.js';
 
-const JOB_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+/** Every name `start` accepts: the worker components (read at call time, so a new one is picked up) and the API. */
+export function processComponents(): string[] {
+  return [...WORKER_COMPONENTS, 'api'];
+}
+
+export interface ProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Out-of-the-box mode: the API generates a missing INGEST_TOKEN / dashboard login (returned in `api.credentials`). */
+  generateMissingCredentials?: boolean;
+  /** Where log lines go (default stdout). */
+  logDestination?: pino.DestinationStream;
+  /** How long to wait for Redis at start-up before exiting with code 4 (default 30 s). */
+  redisReadyTimeoutMs?: number;
+  /** Replaces how worker components are built (tests plug a fake vendor adapter in here). */
+  startComponents?: typeof startComponents;
+  /** Bind address for the HTTP/probe port (default 0.0.0.0). */
+  host?: string;
+}
+
+export interface RunningProcess {
+  config: AppConfig;
+  logger: Logger;
+  metrics: Metrics;
+  components: string[];
+  /** Present when `api` runs here; its port also serves /healthz, /readyz and /metrics for the whole process. */
+  api?: { url: string; port: number; credentials: ApiCredentials };
+  /** Present when only workers run here: the probe port (METRICS_PORT). */
+  probes?: { port: number };
+  /** Graceful stop: no new jobs or requests, active jobs get SHUTDOWN_TIMEOUT, then queues and Redis close. */
+  close(): Promise<void>;
+}
 
 /**
- * The body of every workers/<name>.ts entry: config → logger → Redis → components → probes → graceful shutdown.
- * A bad configuration stops the process with one message listing every problem.
+ * Assembles one process from named components: config → logger → Redis → workers → API or probe server.
+ * Throws StartupError carrying the exit code (2 bad config, 4 Redis unreachable, 1 otherwise).
  */
-export async function runWorkerProcess(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function startProcess(names: readonly string[], opts: ProcessOptions = {}): Promise<RunningProcess> {
+  const known = processComponents();
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) throw new StartupError(`unknown component ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${known.join(', ')})`, EXIT.failure);
+  if (names.length === 0) throw new StartupError(`no component to run (known: ${known.join(', ')})`, EXIT.failure);
+  const workerNames = names.filter((n) => n !== 'api');
+  const withApi = names.includes('api');
+
   let config: AppConfig;
   try {
-    config = loadConfig(env);
+    config = loadConfig(opts.env ?? process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) throw new StartupError(e.message, EXIT.config, { cause: e });
     throw e;
   }
   const redactor = new Redactor(secretValues(config));
-  const logger = createLogger({ level: config.logLevel, name: names.join('+'), redactor });
-  for (const d of config.disabledVendors) logger.info({ vendor: d.vendor }, `${d.vendor} disabled: no credentials`);
-  const connection = createRedis(config.redis, 'worker');
-  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const name = known.every((n) => names.includes(n)) ? 'all' : names.join('+');
+  const logger = createLogger({ level: config.logLevel, name, redactor, destination: opts.logDestination });
   const metrics = new Metrics();
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined); };
 
-  let components;
   try {
-    await waitReady(connection, 30_000);
-    components = await startComponents(names, { config, connection, metrics, logger });
+    let worker: RedisConnection | undefined;
+    let components: RunningComponent[] = [];
+    if (workerNames.length) {
+      worker = createRedis(config.redis, 'worker');
+      worker.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+      cleanups.push(() => closeConnection(worker!));
+      await waitForRedis(worker, config, redactor, opts.redisReadyTimeoutMs);
+      try {
+        components = await (opts.startComponents ?? startComponents)(workerNames, { config, connection: worker, metrics, logger });
+      } catch (e) {
+        if (e instanceof RoutesError) throw new StartupError(e.message, EXIT.config, { cause: e });
+        throw e;
+      }
+      cleanups.push(() => Promise.all(components.map((c) => c.close(config.shutdownTimeoutMs))).then(() => undefined));
+    }
+
+    let api: ApiServer | undefined;
+    let producerConnection: RedisConnection | undefined;
+    let apiAddress: { url: string; port: number } | undefined;
+    let probes: ProbeServer | undefined;
+    let gauges: QueueDepthGauges | undefined;
+    let stopping = false;
+    if (withApi) {
+      producerConnection = createRedis(config.redis, 'producer');
+      producerConnection.on('error', () => {}); // surfaces as 503 and in /readyz
+      cleanups.push(() => closeConnection(producerConnection!));
+      await waitForRedis(producerConnection, config, redactor, opts.redisReadyTimeoutMs);
+      api = await createApiServer({
+        config, logger, metrics, redactor, connection: producerConnection,
+        generateMissingCredentials: opts.generateMissingCredentials,
+        ready: worker ? () => redisReady(worker) : undefined,
+      });
+      cleanups.push(() => api!.close());
+      apiAddress = await listenOrFail(() => api!.listen({ host: opts.host }), config.http.port, 'HTTP_PORT');
+    } else {
+      gauges = new QueueDepthGauges(metrics, worker!, config.queuePrefix);
+      cleanups.push(() => gauges!.close());
+      probes = await listenOrFail(() => startProbeServer({
+        port: config.http.metricsPort, host: opts.host, metrics,
+        ready: async () => {
+          if (stopping) throw new Error('shutting down');
+          await redisReady(worker!);
+        },
+      }), config.http.metricsPort, 'METRICS_PORT');
+      cleanups.push(() => probes!.close());
+    }
+    logger.info({ components: names, httpPort: apiAddress?.port, metricsPort: probes?.port }, 'process ready');
+
+    let closing: Promise<void> | undefined;
+    return {
+      config, logger, metrics, components: [...names],
+      api: api && apiAddress ? { ...apiAddress, credentials: api.credentials } : undefined,
+      probes: probes ? { port: probes.port } : undefined,
+      close() {
+        closing ??= (async () => {
+          stopping = true;
+          // The API stops taking events first; then the workers finish their active jobs in parallel (bounded by
+          // SHUTDOWN_TIMEOUT); then the helpers startComponents added on its own (the results hand-back), since a
+          // job finishing in its grace period still hands its result back through them; then probes and Redis.
+          if (api) await api.close();
+          const named = components.filter((c) => workerNames.includes(c.name));
+          const helpers = components.filter((c) => !workerNames.includes(c.name));
+          await Promise.all(named.map((c) => c.close(config.shutdownTimeoutMs)));
+          await Promise.all(helpers.map((c) => c.close(config.shutdownTimeoutMs)));
+          await gauges?.close();
+          await probes?.close();
+          if (producerConnection) await closeConnection(producerConnection);
+          if (worker) await closeConnection(worker);
+        })();
+        return closing;
+      },
+    };
   } catch (e) {
-    if (e instanceof RoutesError) process.stderr.write(`${e.message}\n`);
-    else logger.fatal({ err: e }, 'start-up failed');
-    logger.flush?.();
-    process.exit(e instanceof RoutesError ? 2 : 1);
+    await cleanup();
+    if (e instanceof StartupError) throw e;
+    logger.fatal({ err: e }, 'start-up failed');
+    throw new StartupError(`start-up failed: ${redactor.text(e instanceof Error ? e.message : String(e))}`, EXIT.failure, { cause: e });
   }
-  const queues = allQueueNames().map((name) => new Queue(name, { connection, prefix: config.queuePrefix }));
-  const probes = await startProbeServer({
-    port: config.http.metricsPort,
-    metrics,
-    ready: async () => {
-      if (connection.status !== 'ready') throw new Error(`redis ${connection.status}`);
-      await connection.ping();
-    },
-    beforeScrape: () => refreshQueueGauges(metrics, queues),
-  });
-  logger.info({ components: names, metricsPort: probes.port }, 'worker process ready');
-  onShutdown(logger, async () => {
-    await Promise.all(components.map((c) => c.close(config.shutdownTimeoutMs)));
-    await Promise.all(queues.map((q) => q.close()));
-    await probes.close();
-    await connection.quit().catch(() => connection.disconnect());
-  });
 }
 
-export async function refreshQueueGauges(metrics: Metrics, queues: Queue[]): Promise<void> {
-  await Promise.all(queues.map(async (q) => {
-    const counts = await q.getJobCounts(...JOB_STATES);
-    for (const state of JOB_STATES) metrics.queueJobs.set({ queue: q.name, state }, counts[state] ?? 0);
-  }));
+/**
+ * The body of every workers/<name>.ts entry and of `order-notify start`: starts the process, exits 0 after a
+ * graceful stop on SIGTERM/SIGINT, or prints the start-up problem and exits with its code.
+ */
+export async function runProcess(names: readonly string[], opts: ProcessOptions = {}): Promise<RunningProcess> {
+  try {
+    const running = await startProcess(names, opts);
+    // The hard deadline outlasts the graceful one, so only a hung close (Redis gone mid-shutdown) hits it.
+    onShutdown(running.logger, () => running.close(), { forceAfterMs: running.config.shutdownTimeoutMs + 10_000 });
+    return running;
+  } catch (e) {
+    if (e instanceof StartupError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(e.exitCode);
+    }
+    throw e;
+  }
+}
+
+/** Kept for the one-line worker entries. */
+export async function runWorkerProcess(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runProcess(names, { env });
+}
+
+async function waitForRedis(conn: RedisConnection, config: AppConfig, redactor: Redactor, timeoutMs = 30_000): Promise<void> {
+  try {
+    await waitReady(conn, timeoutMs);
+  } catch (e) {
+    const target = config.redis.clusterNodes?.length ? config.redis.clusterNodes.join(',') : config.redis.url;
+    throw new StartupError(`Redis at ${redactor.text(target)} is unreachable: ${e instanceof Error ? e.message : String(e)}`, EXIT.redisUnavailable, { cause: e });
+  }
+}
+
+async function listenOrFail<T>(listen: () => Promise<T>, port: number, variable: string): Promise<T> {
+  try {
+    return await listen();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EADDRINUSE') throw new StartupError(`port ${port} is already in use (set ${variable})`, EXIT.config, { cause: e });
+    throw e;
+  }
+}
+
+async function closeConnection(conn: RedisConnection): Promise<void> {
+  // QUIT waits for Redis; when it is away the command would queue forever on a worker connection.
+  if (conn.status === 'ready') await conn.quit().catch(() => conn.disconnect());
+  else conn.disconnect();
 }
 
 export type { Logger };

@@ -1,0 +1,140 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { AppConfig } from '../config/env.js';
+import { secretValues } from '../config/secrets.js';
+import { InvalidEventError } from '../events/order-paid.js';
+import { Metrics } from '../observability/metrics.js';
+import { QueueDepthGauges } from '../observability/queue-depth.js';
+import { checkReady, redisReady } from '../observability/readiness.js';
+import { createProducer, RedisUnavailableError } from '../producer/producer.js';
+import { createRedis, type RedisConnection } from '../queues/connection.js';
+import type { Logger } from '../runtime/logger.js';
+import { Redactor } from '../runtime/redact.js';
+import { resolveApiCredentials, type ApiCredentials } from './credentials.js';
+import { DASHBOARD_PATH, registerDashboard } from './dashboard.js';
+import { registerApiRoutes } from './routes.js';
+
+export const INGEST_PATH = '/v1/events/order-paid';
+
+export interface ApiServerOptions {
+  config: AppConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  redactor?: Redactor;
+  /** A producer-role connection (fails fast while Redis is away). Made from config.redis when omitted, and then closed with the server. */
+  connection?: RedisConnection;
+  /**
+   * Out-of-the-box (sandbox) mode only: generate a missing INGEST_TOKEN and dashboard credentials instead of
+   * refusing to start. They are returned in `credentials` for the caller to print.
+   */
+  generateMissingCredentials?: boolean;
+  /** Read queue depths at scrape time (default true; a combined process that already does it passes false). */
+  queueGauges?: boolean;
+  /** Further readiness checks (a combined process adds its workers' connection). */
+  ready?: () => Promise<void>;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  credentials: ApiCredentials;
+  metrics: Metrics;
+  listen(opts?: { port?: number; host?: string }): Promise<{ url: string; port: number }>;
+  /** Graceful: /readyz turns 503, new requests get 503, in-flight ones finish, then Redis closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one HTTP service: ingest, per-order status, Bull Board, /metrics, /healthz, /readyz. Refuses to build
+ * (StartupError, exit code 2) when it would be open: see resolveApiCredentials.
+ */
+export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { config } = opts;
+  const credentials = resolveApiCredentials(config.http, { generate: opts.generateMissingCredentials });
+  const redactor = opts.redactor ?? new Redactor(secretValues(config));
+  redactor.remember(credentials.ingestToken);
+  redactor.remember(credentials.dashboard?.password);
+  const logger = opts.logger.child({ component: 'api' });
+  const metrics = opts.metrics ?? new Metrics();
+  const ownsConnection = !opts.connection;
+  const connection = opts.connection ?? createRedis(config.redis, 'producer');
+  if (ownsConnection) connection.on('error', () => {}); // surfaces as 503 and in /readyz
+  const producer = createProducer({
+    connection, prefix: config.queuePrefix, idempotencyWindowMs: config.idempotencyWindowMs,
+    keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
+  });
+  const gauges = opts.queueGauges === false ? undefined : new QueueDepthGauges(metrics, connection, config.queuePrefix);
+  let stopping = false;
+
+  const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000 });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const ingest = req.routeOptions.url === INGEST_PATH;
+    if (err instanceof InvalidEventError) {
+      if (ingest) metrics.ingestRequests.inc({ outcome: 'invalid' });
+      return reply.code(400).send({ error: 'invalid order.paid event', errors: err.fieldErrors });
+    }
+    if (err instanceof RedisUnavailableError) {
+      if (ingest) metrics.ingestRequests.inc({ outcome: 'unavailable' });
+      logger.warn({ path: req.url, reason: err.message }, 'request refused: Redis unavailable');
+      return reply.code(503).header('retry-after', '5').send({ error: 'Redis is unavailable; retry later' });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      if (ingest) metrics.ingestRequests.inc({ outcome: 'too_large' });
+      return reply.code(413).send({ error: `body larger than INGEST_BODY_LIMIT (${config.http.bodyLimit} bytes)` });
+    }
+    const status = err.statusCode ?? 500;
+    if (status < 500) {
+      if (ingest && status === 400) metrics.ingestRequests.inc({ outcome: 'invalid' });
+      // Unreadable JSON and the like: the same shape as a validation failure, so clients parse one format.
+      return reply.code(status).send(status === 400 ? { error: err.message, errors: [{ field: '(body)', message: err.message }] } : { error: err.message });
+    }
+    logger.error({ err, path: req.url }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
+  registerApiRoutes(app, { producer, metrics, ingestToken: credentials.ingestToken });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await checkReady(async () => {
+        if (stopping) throw new Error('shutting down');
+        await redisReady(connection);
+        await opts.ready?.();
+      });
+      return { status: 'ready', config: 'valid', redis: 'reachable' };
+    } catch (e) {
+      return reply.code(503).send({ status: 'not ready', reason: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.scrape()));
+
+  const dashboard = credentials.dashboard
+    ? await registerDashboard(app, { connection, prefix: config.queuePrefix, credentials: credentials.dashboard, redactor })
+    : undefined;
+  await app.ready();
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    credentials,
+    metrics,
+    async listen(l = {}) {
+      await app.listen({ port: l.port ?? config.http.port, host: l.host ?? '0.0.0.0' });
+      const address = app.server.address() as AddressInfo;
+      const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+      logger.info({ port: address.port, dashboard: dashboard ? DASHBOARD_PATH : false }, 'HTTP API listening');
+      return { url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`, port: address.port };
+    },
+    close() {
+      closed ??= (async () => {
+        stopping = true;
+        await app.close();
+        await dashboard?.close();
+        await gauges?.close();
+        await producer.close();
+        if (ownsConnection) await connection.quit().catch(() => connection.disconnect());
+      })();
+      return closed;
+    },
+  };
+}

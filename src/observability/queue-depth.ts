@@ -1,0 +1,49 @@
+import { Queue } from 'bullmq';
+import type { RedisConnection } from '../queues/connection.js';
+import { allQueueNames } from '../queues/names.js';
+import type { Metrics } from './metrics.js';
+
+/** The states an operator watches; a rate-limited or paused vendor shows as growing `waiting`. */
+export const JOB_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+
+/**
+ * Reads jobs per queue and state at scrape time (never cached: a stale depth is worse than none) and tells
+ * `order_notify_redis_up` whether Redis answered. Every process reports every queue; aggregate with
+ * `max by (queue, state)`.
+ */
+export class QueueDepthGauges {
+  private readonly queues: Queue[];
+
+  constructor(private readonly metrics: Metrics, connection: RedisConnection, prefix: string, names: readonly string[] = allQueueNames()) {
+    this.queues = names.map((name) => {
+      const q = new Queue(name, { connection, prefix });
+      q.on('error', () => {}); // reported through order_notify_redis_up and /readyz
+      return q;
+    });
+    metrics.onScrape(() => this.refresh());
+  }
+
+  /** A worker connection queues commands while Redis is away; the deadline keeps a scrape from hanging on it. */
+  async refresh(timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`queue counts not read within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const all = await Promise.race([Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const)), deadline]);
+      for (const [queue, counts] of all) {
+        for (const state of JOB_STATES) this.metrics.queueJobs.set({ queue, state }, counts[state] ?? 0);
+      }
+      this.metrics.redisUp.set(1);
+    } catch (e) {
+      this.metrics.redisUp.set(0);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}

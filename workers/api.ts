@@ -1,0 +1,3 @@
+import { runProcess } from '../src/runtime/worker-process.js';
+
+await runProcess(['api']);
