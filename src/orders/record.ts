@@ -47,6 +47,23 @@ export type RecordListener = (change: { orderId: string; delivery: DeliveryRecor
 
 const SEP = '|';
 
+/** KEYS[1] order hash; ARGV: status field, new status JSON ('' = none), new is final (1/0), retention ms,
+ *  order-id field, order-id JSON, then field/value pairs. Returns 0 when a final status kept its place. */
+const UPDATE_DELIVERY = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local finals = { ${[...FINAL_STATUSES].map((s) => `['"${s}"']=true`).join(', ')} }
+local applied = 1
+if ARGV[2] ~= '' then
+  if current and finals[current] and ARGV[3] ~= '1' then applied = 0 else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSETNX', KEYS[1], ARGV[5], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return applied
+`;
+
+type ScriptedRedis = RedisConnection & { orderNotifyUpdateDelivery(key: string, ...args: string[]): Promise<number> };
+
 /**
  * Per-order record in one Redis hash per order: field `<deliveryId>|<attribute>` → JSON value. An update is a
  * single HSET of the changed attributes (atomic, no read-modify-write), and the whole hash expires after the
@@ -58,7 +75,9 @@ export class OrderRecords {
     private readonly prefix: string,
     private readonly retentionMs: number,
     private readonly listeners: RecordListener[] = [],
-  ) {}
+  ) {
+    if (!('orderNotifyUpdateDelivery' in redis)) redis.defineCommand('orderNotifyUpdateDelivery', { numberOfKeys: 1, lua: UPDATE_DELIVERY });
+  }
 
   key(orderId: string): string {
     return `${this.prefix}:order:${encodeIdPart(orderId)}`;
@@ -81,24 +100,38 @@ export class OrderRecords {
   async initDelivery(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<void> {
     const key = this.key(orderId);
     const tx = this.redis.multi();
-    for (const [attr, value] of Object.entries({ ...patch, updatedAt: at.toISOString() })) {
-      if (value !== undefined) tx.hsetnx(key, `${deliveryId}${SEP}${attr}`, JSON.stringify(value));
+    const full = { ...patch, updatedAt: at.toISOString() };
+    const written = Object.entries(full).filter(([, value]) => value !== undefined);
+    for (const [attr, value] of written) tx.hsetnx(key, `${deliveryId}${SEP}${attr}`, JSON.stringify(value));
+    const replies = await tx.pexpire(key, this.retentionMs).exec();
+    // Listeners hear the first status only (a retried fan-out sets nothing new and stays quiet).
+    const statusAt = written.findIndex(([attr]) => attr === 'status');
+    if (statusAt >= 0 && replies?.[statusAt]?.[1] === 1) {
+      const delivery = { deliveryId, ...full } as DeliveryRecord;
+      for (const listener of this.listeners) await listener({ orderId, delivery });
     }
-    await tx.pexpire(key, this.retentionMs).exec();
   }
 
-  /** Writes the changed attributes of one delivery and tells the listeners. */
+  /**
+   * Writes the changed attributes of one delivery and tells the listeners. A final status (correlated, failed, …)
+   * is never replaced by a non-final one: a late or re-run "sent" must not undo what the correlator concluded.
+   * The check and the write are one script, so concurrent writers cannot interleave.
+   */
   async update(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<DeliveryRecord> {
-    const key = this.key(orderId);
-    const fields: string[] = [];
     const full = { ...patch, updatedAt: at.toISOString() };
-    for (const [attr, value] of Object.entries(full)) {
+    const { status, ...rest } = full;
+    const fields: string[] = [];
+    for (const [attr, value] of Object.entries(rest)) {
       if (value !== undefined) fields.push(`${deliveryId}${SEP}${attr}`, JSON.stringify(value));
     }
-    await this.redis.multi().hset(key, ...fields).hsetnx(key, `_order${SEP}orderId`, JSON.stringify(orderId)).pexpire(key, this.retentionMs).exec();
-    // Listeners get what changed plus identity; callers pass every attribute the monolith needs for this change.
+    const applied = await (this.redis as ScriptedRedis).orderNotifyUpdateDelivery(
+      this.key(orderId), `${deliveryId}${SEP}status`, status === undefined ? '' : JSON.stringify(status),
+      String(status !== undefined && FINAL_STATUSES.has(status) ? 1 : 0), String(this.retentionMs),
+      `_order${SEP}orderId`, JSON.stringify(orderId), ...fields,
+    );
     const delivery = { deliveryId, ...full } as DeliveryRecord;
-    for (const listener of this.listeners) await listener({ orderId, delivery });
+    // Listeners get what changed plus identity; callers pass every attribute the monolith needs for this change.
+    if (Number(applied) === 1) for (const listener of this.listeners) await listener({ orderId, delivery });
     return delivery;
   }
 

@@ -2,6 +2,9 @@ import type { AppConfig } from '../config/env.js';
 import { loadRoutesFile } from '../config/routes.js';
 import { createDeliveryWorker } from '../delivery/worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
+import { createCorrelatorWorker } from '../correlation/worker.js';
+import { createResultsHandback } from '../orders/handback.js';
+import { createWebhookWorker } from '../orders/webhook.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
@@ -9,7 +12,7 @@ import { enabledVendors, isVendorName, VENDORS } from '../vendors/registry.js';
 import type { Logger } from './logger.js';
 
 /** The processes a deployment can run; `all` is every one of them in one process (laptop, out of the box). */
-export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator'] as const;
+export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator', 'results-webhook'] as const;
 export type ComponentName = (typeof WORKER_COMPONENTS)[number];
 
 export interface RunningComponent {
@@ -27,11 +30,27 @@ export interface ComponentDeps {
 
 /** Starts the named components on one shared worker connection; the one place that knows how to build each. */
 export async function startComponents(names: readonly string[], deps: ComponentDeps): Promise<RunningComponent[]> {
-  const records = deps.records ?? new OrderRecords(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
+  const running: RunningComponent[] = [];
+  let records = deps.records;
+  if (!records) {
+    // Every status change any component records is handed back to the monolith (results queue, webhook).
+    records = new OrderRecords(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
+    const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger });
+    records.onChange(handback.listener);
+    running.push({ name: 'results-handback', close: () => handback.close() });
+  }
   const full = { ...deps, records };
   const enabled = new Set(enabledVendors(deps.config.vendors));
-  const running: RunningComponent[] = [];
-  for (const name of names) {
+  try {
+    for (const name of names) await startOne(name);
+  } catch (e) {
+    // A half-started process must not keep consuming jobs with the parts that did start.
+    await Promise.allSettled(running.map((c) => c.close(5_000)));
+    throw e;
+  }
+  return running;
+
+  async function startOne(name: string): Promise<void> {
     if (name === 'fanout') {
       const routes = loadRoutesFile(deps.config.routesFile);
       const fanout = createFanoutWorker({ ...full, routes });
@@ -40,14 +59,27 @@ export async function startComponents(names: readonly string[], deps: ComponentD
       if (!enabled.has(name)) {
         const missing = deps.config.disabledVendors.find((d) => d.vendor === name)?.missing ?? [];
         deps.logger.warn({ vendor: name, missing }, `${name} is disabled: no credentials (set ${missing.join(', ')})`);
-        continue;
+        return;
       }
       const delivery = createDeliveryWorker({ ...full, vendor: name });
       running.push({ name, close: (t) => delivery.close(t) });
+    } else if (name === 'twin24-correlator') {
+      if (!deps.config.vendors.twin24) {
+        deps.logger.warn({ component: name }, 'twin24-correlator is disabled: Twin24 has no credentials');
+        return;
+      }
+      const correlator = await createCorrelatorWorker(full);
+      running.push({ name, close: (t) => correlator.close(t) });
+    } else if (name === 'results-webhook') {
+      if (!deps.config.results.webhookUrl) {
+        deps.logger.info({ component: name }, 'results-webhook is off: RESULTS_WEBHOOK_URL is not set');
+        return;
+      }
+      const webhook = createWebhookWorker(full);
+      running.push({ name, close: (t) => webhook.close(t) });
     } else {
       throw new Error(`unknown component "${name}" (known: ${WORKER_COMPONENTS.join(', ')})`);
     }
     deps.logger.info({ component: name }, 'started');
   }
-  return running;
 }

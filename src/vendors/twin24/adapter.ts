@@ -60,7 +60,9 @@ export function createTwin24Adapter(ctx: AdapterContext<Twin24Config>): VendorAd
     async afterAcknowledged(delivery: Delivery<Twin24Payload>, outcome) {
       if (outcome.vendorMessageId === undefined) return;
       const { deliveryId, orderId, ruleId } = delivery;
-      await pending.add({ messageId: outcome.vendorMessageId, deliveryId, orderId, ruleId, sentAt: Date.now() });
+      // A rule may send through another chat than the configured one; its sessions are looked up there.
+      const channelChatId = delivery.payload.chatId;
+      await pending.add({ messageId: outcome.vendorMessageId, deliveryId, orderId, ruleId, sentAt: Date.now(), ...(channelChatId ? { channelChatId } : {}) });
     },
   };
 }

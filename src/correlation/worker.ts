@@ -1,0 +1,108 @@
+import { Worker, type Queue } from 'bullmq';
+import type { AppConfig, Twin24Config } from '../config/env.js';
+import { isVendorError } from '../delivery/errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OrderRecords } from '../orders/record.js';
+import type { RedisConnection } from '../queues/connection.js';
+import { JOB_NAMES, QUEUES } from '../queues/names.js';
+import { closeWorker } from '../runtime/close-worker.js';
+import type { Logger } from '../runtime/logger.js';
+import { createTwin24Auth, type Twin24TokenSource } from '../vendors/twin24/auth.js';
+import { RedisLock } from '../vendors/twin24/lock.js';
+import { createVendorHttp } from '../vendors/http.js';
+import { AnalyseClient } from './analyse-client.js';
+import { runCorrelationTick, type TickSummary } from './correlator.js';
+import { PendingMessages } from './pending.js';
+import { openQueue } from '../queues/open-queue.js';
+
+/** The one scheduler id: upserting it again (every replica does at start-up) replaces it, never duplicates it. */
+export const CORRELATE_SCHEDULER_ID = 'twin24-correlate';
+
+export interface CorrelatorWorkerDeps {
+  config: AppConfig;
+  connection: RedisConnection;
+  records: OrderRecords;
+  metrics: Metrics;
+  logger: Logger;
+  /** Tests may pass their own; normally the shared Redis-backed token source of the Twin24 sender. */
+  tokens?: Twin24TokenSource;
+  autorun?: boolean;
+}
+
+export interface CorrelatorWorker {
+  worker: Worker;
+  queue: Queue;
+  /** Runs one tick now, under the same lock and pause as a scheduled one. */
+  tickNow(): Promise<TickSummary | 'skipped'>;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Upserts the tick scheduler on the correlate queue (idempotent; safe from many processes at once). */
+export async function upsertCorrelateScheduler(queue: Queue, everyMs: number): Promise<void> {
+  await queue.upsertJobScheduler(CORRELATE_SCHEDULER_ID, { every: everyMs }, {
+    name: JOB_NAMES.correlateTick,
+    data: {},
+    // Ticks are cheap and repeat anyway: no retries, and only a short history on the dashboard.
+    opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+  });
+}
+
+/**
+ * The correlator process: a BullMQ job scheduler makes one tick job per TWIN24_POLL_EVERY on its own queue, and
+ * whichever replica takes it runs the tick. A Redis lock keeps ticks from overlapping when one runs longer than
+ * the interval; a 429 from the analyse API pauses the ticks for its Retry-After.
+ */
+export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promise<CorrelatorWorker> {
+  const { config, connection, records, metrics } = deps;
+  const twin24: Twin24Config | undefined = config.vendors.twin24;
+  if (!twin24) throw new Error('twin24-correlator needs Twin24 credentials (TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD, TWIN24_BOT_ID, TWIN24_CHAT_ID)');
+  const logger = deps.logger.child({ worker: 'twin24-correlator' });
+  const prefix = config.queuePrefix;
+  const http = createVendorHttp(config.delivery.vendorTimeoutMs);
+  const tokens = deps.tokens ?? createTwin24Auth({ config: twin24, redis: connection, prefix, http, logger, metrics });
+  const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize });
+  const pending = new PendingMessages(connection, prefix);
+  const pauseKey = `${prefix}:twin24:correlate:paused`;
+  // Long enough for a big backlog; if a tick outlives it, an overlapping tick only repeats idempotent writes.
+  const lock = new RedisLock(connection, `${prefix}:twin24:correlate:lock`, Math.max(5 * 60_000, 4 * twin24.pollEveryMs));
+
+  async function tickNow(): Promise<TickSummary | 'skipped'> {
+    if (await connection.exists(pauseKey)) {
+      logger.debug('analyse API asked us to slow down; tick skipped');
+      return 'skipped';
+    }
+    const held = await lock.hold(async () => {
+      try {
+        return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics });
+      } catch (e) {
+        if (isVendorError(e) && e.kind === 'rate_limited') {
+          const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
+          await connection.set(pauseKey, '1', 'PX', Math.max(1, ms));
+          metrics.rateLimited.inc({ vendor: 'twin24' });
+        }
+        // Pending messages are untouched by a failure; the job fails with the reason and the next tick resumes.
+        throw e;
+      }
+    });
+    if (!held) logger.debug('another tick is still running; skipped');
+    return held ? held.value : 'skipped';
+  }
+
+  const queue = openQueue(QUEUES.correlate, { connection, prefix }, logger);
+  await upsertCorrelateScheduler(queue, twin24.pollEveryMs);
+  const worker = new Worker(QUEUES.correlate, async () => tickNow(), {
+    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true,
+  });
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+
+  return {
+    worker,
+    queue,
+    tickNow,
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      // The scheduler stays: it belongs to the deployment, not to this replica.
+      await closeWorker(worker, timeoutMs, logger);
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { encodeQuery } from '../../src/correlation/analyse-client.js';
+import { isResultPresent, statusMeaning } from '../../src/correlation/status.js';
+import { coveringSpans, coveringWindows, twin24Instant } from '../../src/correlation/windows.js';
+import { notificationId, toNotification } from '../../src/orders/handback.js';
+import { signWebhookBody, verifyWebhookSignature } from '../../src/orders/webhook.js';
+
+const H = 3_600_000;
+
+describe('statistics windows', () => {
+  it('covers every instant, padded, each window at most the maximum span', () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const instants = [t0, t0 + 1_000, t0 + 5 * H, t0 + 7 * H, t0 + 30 * H, t0 + 2 * H];
+    const windows = coveringWindows(instants, 6 * H, 60_000);
+    for (const t of instants) expect(windows.some((w) => w.from < t && t < w.to)).toBe(true);
+    for (const w of windows) expect(w.to - w.from).toBeLessThanOrEqual(6 * H);
+    // A dense backlog is one window; a far outlier gets its own; a long run is chunked.
+    expect(windows).toHaveLength(3);
+    expect(coveringWindows([], 6 * H, 60_000)).toEqual([]);
+    const backlog = Array.from({ length: 100 }, (_, i) => t0 + i * H);
+    const chunks = coveringWindows(backlog, 6 * H, 60_000);
+    expect(chunks.length).toBeGreaterThanOrEqual(17);
+    for (const t of backlog) expect(chunks.some((w) => w.from <= t && t <= w.to)).toBe(true);
+  });
+
+  it('merges overlapping session spans and chunks long ones', () => {
+    const spans = [{ from: 0, to: 10 }, { from: 5, to: 20 }, { from: 100, to: 350 }];
+    const windows = coveringSpans(spans, 100);
+    expect(windows[0]).toEqual({ from: 0, to: 20 });
+    for (let t = 100; t <= 350; t++) expect(windows.some((w) => w.from <= t && t <= w.to)).toBe(true);
+    for (const w of windows) expect(w.to - w.from).toBeLessThanOrEqual(100);
+  });
+
+  it('formats instants as Twin24 wants them, widened to whole seconds, and encodes + as %2B', () => {
+    const at = Date.UTC(2023, 10, 22, 12, 0, 0, 500);
+    expect(twin24Instant(at, 'from')).toBe('2023-11-22T12:00:00+00:00');
+    expect(twin24Instant(at, 'to')).toBe('2023-11-22T12:00:01+00:00');
+    expect(encodeQuery({ from: '2023-11-22T12:00:00+00:00', fields: 'id,providerMessageId,status' }))
+      .toBe('from=2023-11-22T12%3A00%3A00%2B00%3A00&fields=id%2CproviderMessageId%2Cstatus');
+  });
+});
+
+describe('Twin24 statuses', () => {
+  it('maps the known statuses and keeps waiting on unknown ones', () => {
+    expect(statusMeaning('DELIVERED')).toEqual({ kind: 'delivered' });
+    expect(statusMeaning('UNDELIVERED')).toEqual({ kind: 'final', status: 'undelivered' });
+    expect(statusMeaning('ERROR')).toEqual({ kind: 'final', status: 'error' });
+    expect(statusMeaning('EXPIRED')).toEqual({ kind: 'final', status: 'expired' });
+    for (const s of ['CREATED', 'PENDING', 'DELAYED', 'PAUSED', 'SOMETHING_NEW']) expect(statusMeaning(s)).toEqual({ kind: 'waiting' });
+    expect(isResultPresent(null)).toBe(false);
+    expect(isResultPresent({})).toBe(false);
+    expect(isResultPresent({ confirmation: 'Отказ' })).toBe(true);
+  });
+});
+
+describe('hand-back payload', () => {
+  it('one id per distinct change; retries differ by attempt', () => {
+    const base = { deliveryId: 'wa.A%3A1', status: 'sent' as const };
+    expect(notificationId('A:1', base)).toBe(notificationId('A:1', { ...base }));
+    expect(notificationId('A:1', base)).not.toContain(':');
+    expect(notificationId('A:1', { ...base, vendorStatus: 'PENDING' })).not.toBe(notificationId('A:1', base));
+    expect(notificationId('A:1', { ...base, status: 'retrying', attempts: 1 })).not.toBe(notificationId('A:1', { ...base, status: 'retrying', attempts: 2 }));
+    const n = toNotification('A:1', { ...base, vendor: 'twin24', ruleId: 'wa', status: 'correlated', chatId: 's', result: { nps: 'x' }, updatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(n).toMatchObject({ version: 1, type: 'order.notification', final: true, at: '2026-01-01T00:00:00.000Z', result: { nps: 'x' } });
+  });
+
+  it('signs and verifies the exact body bytes', () => {
+    const body = JSON.stringify({ a: 'ü' });
+    const sig = signWebhookBody(body, 's3cret');
+    expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifyWebhookSignature(Buffer.from(body), sig, 's3cret')).toBe(true);
+    expect(verifyWebhookSignature(body, sig, 'other')).toBe(false);
+    expect(verifyWebhookSignature(body, undefined, 's3cret')).toBe(false);
+    expect(verifyWebhookSignature(body, 'sha256=00', 's3cret')).toBe(false);
+  });
+});
