@@ -34,6 +34,7 @@ export class VendorRateLimiter {
   private readonly redis: ScriptedRedis;
   private readonly intervalMs: number;
   private readonly horizonMs: number;
+  private readonly lateToleranceMs: number;
   private readonly tatKey: string;
   private readonly pauseKey: string;
 
@@ -42,7 +43,10 @@ export class VendorRateLimiter {
     this.redis = redis as ScriptedRedis;
     // Spacing of exactly duration/max lets a vendor that counts a strict sliding window see max+1 requests when an
     // earlier request left a few ms late (timers, event loop): measured 11 in 1 s at 10/1s. A small guard absorbs it.
-    this.intervalMs = (limit.durationMs + Math.min(JITTER_GUARD_MS, limit.durationMs * 0.05)) / limit.max;
+    const guardMs = Math.min(JITTER_GUARD_MS, limit.durationMs * 0.05);
+    this.intervalMs = (limit.durationMs + guardMs) / limit.max;
+    // A caller that wakes up later than this (a busy event loop) gives its slot up: sending late would use up the guard.
+    this.lateToleranceMs = guardMs / 2;
     // Reserve at most about a second ahead, so a crash wastes little of the budget.
     this.horizonMs = Math.max(1_000, 2 * this.intervalMs);
     this.tatKey = `${prefix}:ratelimit:${vendor}`;
@@ -54,10 +58,14 @@ export class VendorRateLimiter {
     for (;;) {
       signal?.throwIfAborted();
       const answer = Number(await this.redis.orderNotifyGcra(this.tatKey, this.pauseKey, this.intervalMs, this.horizonMs));
-      await sleep(Math.abs(answer));
       if (answer === 0) return;
+      const due = Date.now() + Math.abs(answer);
+      await sleep(Math.abs(answer));
+      if (answer < 0) continue;
+      // The slot stays reserved either way, so giving it up never lets anyone else crowd the window.
+      if (Date.now() - due > this.lateToleranceMs) continue;
       // A slot reserved ahead may fall inside a pause that a 429 started meanwhile: then give it up and queue again.
-      if (answer > 0 && (await this.redis.pttl(this.pauseKey)) <= 0) return;
+      if ((await this.redis.pttl(this.pauseKey)) <= 0) return;
     }
   }
 

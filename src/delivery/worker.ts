@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -16,6 +16,7 @@ import { parseDeliveryJob } from './job-data.js';
 import { DeliveryLedger } from './ledger.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
+import { openQueue } from '../queues/open-queue.js';
 
 export interface DeliveryWorkerDeps {
   vendor: VendorName;
@@ -52,7 +53,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const logger = deps.logger.child({ vendor });
   const prefix = config.queuePrefix;
   const queueName = deliveryQueueName(vendor);
-  const queue = new Queue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config) });
+  const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config) }, logger);
   const adapter = deps.adapter ?? def.createAdapter({
     config: vendorConfig!, redis: connection, prefix, http: createVendorHttp(config.delivery.vendorTimeoutMs), logger, metrics,
   });

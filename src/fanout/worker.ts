@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Route } from '../config/routes.js';
 import { orderPaidSchema } from '../events/order-paid.js';
@@ -12,6 +12,7 @@ import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
 import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js';
 import { planFanout, type RulePlan } from './plan.js';
+import { openQueue } from '../queues/open-queue.js';
 
 export interface FanoutDeps {
   config: AppConfig;
@@ -40,7 +41,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   const prefix = config.queuePrefix;
   const enabled = new Set<string>(enabledVendors(config.vendors));
   const deliveryQueues = new Map<VendorName, Queue>(
-    VENDORS.map((v) => [v, new Queue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config) })]),
+    VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config) }, logger)]),
   );
 
   async function process(job: Job): Promise<FanoutResult> {
