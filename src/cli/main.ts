@@ -29,14 +29,23 @@ export function buildProgram(io: CliIO, setCode: (code: ExitCode) => void, compo
     .description(`Run components in this one process until SIGTERM/SIGINT; on a signal, active
 jobs get SHUTDOWN_TIMEOUT to finish, then it exits 0.
 Components: ${components.join(', ')}.
-None, or "all", runs every one of them. With "api", HTTP_PORT also serves
+None, or "all", runs every one of them; then, when REDIS_URL is unset and nothing answers
+on 127.0.0.1:6379 it starts an embedded redis-server, vendors without credentials go to
+the built-in sandbox, and a fully local run enqueues the example orders and prints a
+summary (npm start). With "api", HTTP_PORT also serves
 /healthz, /readyz and /metrics; otherwise METRICS_PORT does.`)
     .argument('[component...]', 'components to run (default: all)')
     .addHelpText('after', ENV_HELP)
     .action(async (names: string[]) => {
       const all = names.length === 0 || (names.length === 1 && names[0] === 'all');
-      const { runProcess } = await import('../runtime/worker-process.js');
-      await runProcess(all ? components : names, { env: io.env });
+      if (all) {
+        // Nothing named: out of the box when Redis or vendor credentials are missing (embedded Redis, sandbox).
+        const { runStart } = await import('../quickstart/start.js');
+        await runStart(io.env);
+      } else {
+        const { runProcess } = await import('../runtime/worker-process.js');
+        await runProcess(names, { env: io.env });
+      }
       setCode(EXIT.ok); // keeps running; runProcess exits the process on a start-up problem or after shutdown
     });
 

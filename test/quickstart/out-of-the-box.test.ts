@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { startOutOfTheBox } from '../../src/quickstart/start.js';
+import { redisAnswers } from '../../src/quickstart/embedded-redis.js';
+
+describe('npm start, out of the box (embedded Redis + sandbox + example orders)', () => {
+  it('delivers and correlates the examples and prints the summary, the dashboard and its credentials', async () => {
+    let printed = '';
+    const out = { write: (t: string) => { printed += t; return true; } };
+    const box = await startOutOfTheBox({
+      env: { PATH: process.env.PATH, HTTP_PORT: '0' },
+      plan: { embeddedRedis: true, sandboxVendors: ['mantago', 'joinchat', 'metabot', 'twin24'], seedExamples: true },
+      out,
+      logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
+      progressEveryMs: 200,
+    });
+    const redisUrl = box.running.config.redis.url;
+    try {
+      const orders = await box.summary;
+      expect(orders).toHaveLength(6);
+      const deliveries = orders!.flatMap((o) => o.deliveries).filter((d) => d.status !== 'skipped');
+      // Every example channel was reached: 2 LINE, 2 Facebook, 2 Messenger, 2 Metabot, 2 WhatsApp.
+      expect(deliveries).toHaveLength(10);
+      for (const d of deliveries.filter((x) => x.vendor !== 'twin24')) expect(d.status).toBe('sent');
+      const whatsapp = deliveries.filter((d) => d.vendor === 'twin24');
+      expect(whatsapp.map((d) => d.status)).toEqual(['correlated', 'correlated']);
+      for (const d of whatsapp) {
+        expect(d.vendorMessageId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(d.chatId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(d.result).toMatchObject({ confirmed: true });
+        expect(printed).toContain(d.chatId!);
+      }
+      expect(printed).toMatch(/REDIS +embedded redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+      expect(printed).toMatch(/SANDBOX +mantago, joinchat, metabot, twin24/);
+      expect(printed).toContain('Everything settled');
+      expect(printed).toMatch(/BOARD +http:\/\/127\.0\.0\.1:\d+\/admin\/queues +user admin +password \S{12,}/);
+      expect(printed).toMatch(/MESSAGE ID +TWIN24 CHAT ID +RESULT/);
+      expect(await redisAnswers(redisUrl)).toBe(true);
+    } finally {
+      await box.close();
+    }
+    // The embedded redis-server is gone with the process's shutdown.
+    expect(await redisAnswers(redisUrl)).toBe(false);
+  });
+
+});
