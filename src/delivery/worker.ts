@@ -5,11 +5,10 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueName } from '../queues/names.js';
-import { deliveryJobOptions, JITTERED_BACKOFF } from '../queues/options.js';
+import { deliveryJobOptions, retryingWorkerOptions } from '../queues/options.js';
 import { vendorDefinition, type VendorName } from '../vendors/registry.js';
 import { createVendorHttp } from '../vendors/http.js';
 import { closeWorker } from '../runtime/close-worker.js';
-import { jitteredBackoff } from './backoff.js';
 import { Batcher } from './batcher.js';
 import { AuthExpiredVendorError, isVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from './errors.js';
 import { parseDeliveryJob } from './job-data.js';
@@ -36,9 +35,6 @@ export interface DeliveryWorker {
   adapter: VendorAdapter<unknown>;
   close(timeoutMs?: number): Promise<void>;
 }
-
-/** BullMQ's limiter must be set for queue.rateLimit() (our 429 pause) to hold; this one never binds by itself. */
-const NON_BINDING_JOB_LIMITER = { max: 1_000_000, duration: 1_000 };
 
 /**
  * The one delivery worker every vendor runs. Per job: validate → double-send guard → batch with compatible
@@ -162,12 +158,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     connection,
     prefix,
     concurrency: config.delivery.concurrency,
-    limiter: NON_BINDING_JOB_LIMITER,
     autorun: deps.autorun ?? true,
-    settings: {
-      backoffStrategy: (attemptsMade: number, type?: string) =>
-        type === JITTERED_BACKOFF ? jitteredBackoff(attemptsMade, config.delivery.backoffMs, config.delivery.backoffMaxMs) : config.delivery.backoffMs,
-    },
+    ...retryingWorkerOptions(config),
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
 

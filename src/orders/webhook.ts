@@ -1,11 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
-import { jitteredBackoff } from '../delivery/backoff.js';
 import { RateLimitedVendorError } from '../delivery/errors.js';
 import { classifyHttpFailure } from '../delivery/http-failure.js';
 import { QUEUES } from '../queues/names.js';
-import { JITTERED_BACKOFF } from '../queues/options.js';
+import { retryingWorkerOptions } from '../queues/options.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -41,9 +40,6 @@ export interface WebhookWorkerDeps {
   logger: Logger;
   autorun?: boolean;
 }
-
-/** BullMQ needs a limiter for queue.rateLimit() (our 429 pause) to hold; this one never binds by itself. */
-const NON_BINDING_LIMITER = { max: 1_000_000, duration: 1_000 };
 
 export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; queue: Queue; close(timeoutMs?: number): Promise<void> } {
   const { config, connection } = deps;
@@ -91,12 +87,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
     connection,
     prefix,
     concurrency: 16,
-    limiter: NON_BINDING_LIMITER,
     autorun: deps.autorun ?? true,
-    settings: {
-      backoffStrategy: (attemptsMade: number, type?: string) =>
-        type === JITTERED_BACKOFF ? jitteredBackoff(attemptsMade, config.delivery.backoffMs, config.delivery.backoffMaxMs) : config.delivery.backoffMs,
-    },
+    ...retryingWorkerOptions(config),
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   return {

@@ -1,4 +1,5 @@
-import type { DefaultJobOptions } from 'bullmq';
+import type { DefaultJobOptions, WorkerOptions } from 'bullmq';
+import { jitteredBackoff } from '../delivery/backoff.js';
 import type { AppConfig } from '../config/env.js';
 
 /** Retention so Redis does not grow forever (BullMQ keeps finished jobs forever by default). */
@@ -22,4 +23,19 @@ export function deliveryJobOptions(config: Pick<AppConfig, 'jobs' | 'delivery'>)
 
 export function orderJobOptions(config: Pick<AppConfig, 'jobs'>): DefaultJobOptions {
   return { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, ...retention(config) };
+}
+
+/**
+ * Worker options for queues whose jobs retry with jittered backoff and may be paused on a 429. BullMQ applies
+ * queue.rateLimit() only when the worker has a limiter, so it gets one that never binds by itself.
+ */
+export function retryingWorkerOptions(config: Pick<AppConfig, 'delivery'>): Pick<WorkerOptions, 'limiter' | 'settings'> {
+  const { backoffMs, backoffMaxMs } = config.delivery;
+  return {
+    limiter: { max: 1_000_000, duration: 1_000 },
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string) =>
+        type === JITTERED_BACKOFF ? jitteredBackoff(attemptsMade, backoffMs, backoffMaxMs) : backoffMs,
+    },
+  };
 }
