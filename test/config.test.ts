@@ -25,8 +25,10 @@ describe('environment configuration', () => {
     });
   });
 
-  it('accepts a Redis Cluster hash-tag prefix', () => {
+  it('accepts a Redis Cluster hash-tag prefix, and requires one on a cluster', () => {
     expect(loadConfig({ QUEUE_PREFIX: '{order-notify}' }).queuePrefix).toBe('{order-notify}');
+    expect(loadConfig({ QUEUE_PREFIX: '{order-notify}', REDIS_CLUSTER_NODES: 'redis://a:7000,redis://b:7001' }).redis.clusterNodes).toEqual(['redis://a:7000', 'redis://b:7001']);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://a:7000' })).toThrow(/QUEUE_PREFIX: must hold a hash tag on Redis Cluster, e.g. \{order-notify\}/);
   });
 
   it('lists every problem by variable name in one error', () => {

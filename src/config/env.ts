@@ -23,8 +23,9 @@ const envSchema = z.object({
   ORDER_RETENTION: durationMs.default(30 * 86_400_000),
   KEEP_COMPLETED_JOBS: durationMs.default(86_400_000),
   KEEP_FAILED_JOBS: durationMs.default(14 * 86_400_000),
-  /** Retry envelope: with these defaults a delivery outlasts a vendor outage of about 2 hours. */
-  DELIVERY_ATTEMPTS: positiveInt.default(30),
+  /** Retry envelope: with these defaults a delivery keeps retrying for at least 1 h 1 min (every jittered wait at its
+   *  shortest) and up to 2 h 3 min, so it outlasts a 1-hour vendor outage (test/reliability/vendor-outage.test.ts). */
+  DELIVERY_ATTEMPTS: positiveInt.default(32),
   DELIVERY_BACKOFF: durationMs.default(2_000),
   DELIVERY_BACKOFF_MAX: durationMs.default(300_000),
   DELIVERY_CONCURRENCY: positiveInt.default(100),
@@ -182,6 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       pollEveryMs: e.TWIN24_POLL_EVERY, correlateMaxAgeMs: e.TWIN24_CORRELATE_MAX_AGE,
       correlateWindowMs: e.TWIN24_CORRELATE_WINDOW, statsPageSize: e.TWIN24_STATS_PAGE_SIZE,
     };
+  }
+  // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share one slot.
+  if (e.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(e.QUEUE_PREFIX)) {
+    problems.push(`QUEUE_PREFIX: must hold a hash tag on Redis Cluster, e.g. {${e.QUEUE_PREFIX}} (REDIS_CLUSTER_NODES is set)`);
   }
   if (e.RESULTS_WEBHOOK_URL && !e.RESULTS_WEBHOOK_SECRET) problems.push('RESULTS_WEBHOOK_SECRET: required when RESULTS_WEBHOOK_URL is set (the webhook is always signed)');
   if (Boolean(e.DASHBOARD_USER) !== Boolean(e.DASHBOARD_PASSWORD)) problems.push('DASHBOARD_USER / DASHBOARD_PASSWORD: set both or neither');

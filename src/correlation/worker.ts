@@ -1,4 +1,4 @@
-import { Worker, type Queue } from 'bullmq';
+import { UnrecoverableError, Worker, type Queue } from 'bullmq';
 import type { AppConfig, Twin24Config } from '../config/env.js';
 import { isVendorError } from '../delivery/errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -90,7 +90,15 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
 
   const queue = openQueue(QUEUES.correlate, { connection, prefix }, logger);
   await upsertCorrelateScheduler(queue, twin24.pollEveryMs);
-  const worker = new Worker(QUEUES.correlate, async () => tickNow(), {
+  const worker = new Worker(QUEUES.correlate, async (job) => {
+    // A tick takes no input: anything else in this queue was put there by hand or by mistake.
+    const data: unknown = job.data;
+    const empty = typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 0;
+    if (job.name !== JOB_NAMES.correlateTick || !empty) {
+      throw new UnrecoverableError(`invalid ${job.name} job ${job.id}: a correlation tick is named "${JOB_NAMES.correlateTick}" and carries no data`);
+    }
+    return tickNow();
+  }, {
     connection, prefix, concurrency: 1, autorun: deps.autorun ?? true,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));

@@ -72,7 +72,7 @@ function findHostile(value: unknown, path: string, depth: number): string | unde
   return undefined;
 }
 
-export const orderPaidSchema = z
+const orderPaidFields = z
   .looseObject({
     event: z.literal('order.paid').optional(),
     orderId: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
@@ -91,11 +91,17 @@ export const orderPaidSchema = z
     orderUrl: z.url().max(2_000).optional(),
     paymentMethod: text(100).optional(),
     shippingAddress: addressSchema.optional(),
-  })
-  .superRefine((event, ctx) => {
-    const problem = findHostile(event, '', 0);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(/^\./, ''), path: [] });
   });
+
+/**
+ * The hostile-key and depth check runs on the RAW input, before zod copies it: zod's copy of a loose object drops an
+ * own `__proto__` key (assigning it sets a prototype), so a check on the parsed output never sees it.
+ */
+export const orderPaidSchema = z.preprocess((input, ctx) => {
+  const problem = findHostile(input, '', 0);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(/^\./, ''), path: [], input });
+  return input;
+}, orderPaidFields);
 
 export type OrderPaid = z.infer<typeof orderPaidSchema>;
 export type CustomerChannels = z.infer<typeof channelsSchema>;

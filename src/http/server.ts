@@ -66,6 +66,20 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   let stopping = false;
 
   const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000 });
+  // JSON bodies must be valid UTF-8: the default parser would turn bad bytes into U+FFFD and accept the event.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(Object.assign(new Error('the body is not valid UTF-8'), { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const ingest = req.routeOptions.url === INGEST_PATH;
     if (err instanceof InvalidEventError) {

@@ -143,12 +143,25 @@ export class OrderNotifyProducer {
     } catch (e) {
       if (e instanceof RedisUnavailableError) throw e;
       // Without an offline queue, a call made while disconnected fails at once; the connection state says why.
-      if (this.connection.status !== 'ready') throw new RedisUnavailableError(e);
+      if (this.connection.status !== 'ready' || isConnectionError(e)) throw new RedisUnavailableError(e);
       throw e;
     } finally {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Errors that mean "Redis is away or not serving yet", whatever the connection status says at the moment: the
+ * socket can be half-closed while ioredis still reports 'ready', and a restarted Redis answers LOADING.
+ */
+function isConnectionError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return e.name === 'MaxRetriesPerRequestError'
+    || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)
+    || /^(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b/.test(e.message)
+    || /Stream isn't writeable|Connection is closed|Command timed out/.test(e.message);
 }
 
 export function createProducer(opts: ProducerOptions = {}): OrderNotifyProducer {

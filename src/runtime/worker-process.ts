@@ -11,6 +11,7 @@ import { redisReady } from '../observability/readiness.js';
 import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
 import { startComponents, WORKER_COMPONENTS, type RunningComponent } from './components.js';
 import { EXIT, StartupError } from './exit-codes.js';
+import { checkRedis } from './redis-checks.js';
 import { createLogger, type Logger } from './logger.js';
 import { Redactor } from './redact.js';
 import { onShutdown } from './shutdown.js';
@@ -73,6 +74,15 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined); };
 
+  // The first connection to come up also checks the server (version, eviction policy) once.
+  let checked = false;
+  const connect = async (conn: RedisConnection) => {
+    await waitForRedis(conn, config, redactor, opts.redisReadyTimeoutMs);
+    if (!checked) {
+      checked = true;
+      await checkRedis(conn, logger);
+    }
+  };
   try {
     let worker: RedisConnection | undefined;
     let components: RunningComponent[] = [];
@@ -80,7 +90,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
       worker = createRedis(config.redis, 'worker');
       worker.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
       cleanups.push(() => closeConnection(worker!));
-      await waitForRedis(worker, config, redactor, opts.redisReadyTimeoutMs);
+      await connect(worker);
       try {
         components = await (opts.startComponents ?? startComponents)(workerNames, { config, connection: worker, metrics, logger });
       } catch (e) {
@@ -100,7 +110,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
       producerConnection = createRedis(config.redis, 'producer');
       producerConnection.on('error', () => {}); // surfaces as 503 and in /readyz
       cleanups.push(() => closeConnection(producerConnection!));
-      await waitForRedis(producerConnection, config, redactor, opts.redisReadyTimeoutMs);
+      await connect(producerConnection);
       api = await createApiServer({
         config, logger, metrics, redactor, connection: producerConnection,
         generateMissingCredentials: opts.generateMissingCredentials,
