@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
+import { loadRoutesFile } from '../../src/config/routes.js';
+import { OrderRecords } from '../../src/orders/record.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
+import { countPerRecipient, testOrders } from '../support/orders.js';
+import { startFrontHalf } from '../support/pipeline.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
+import { acceptedRecipients, deliveryCounts, distinct, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.js';
+
+/**
+ * Scenario 1: a delivery worker process is SIGKILLed in the middle of 1,000 Metabot deliveries (50 ms vendor
+ * latency) and started again. Every delivery must arrive; the only duplicates allowed are jobs that were in flight
+ * at the kill (the vendor got the request but we never saw its answer, and Metabot has no idempotency key).
+ * The killed worker's jobs come back through BullMQ's stalled-job check, which runs every 30 s by default and has no
+ * environment variable yet, so this test waits for it (about 30-60 s).
+ */
+const DELIVERIES = 1_000;
+const KILL_AFTER = 250;
+
+describe('a delivery worker killed mid-load', () => {
+  let redis: TestRedis;
+  let sandbox: Sandbox;
+  const children: ChildWorker[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sandbox = await startSandbox();
+  });
+  afterAll(async () => {
+    for (const c of children) await c.kill('SIGKILL');
+    await sandbox?.close();
+    await redis?.stop();
+  });
+
+  it('delivers every one of 1,000 deliveries after a SIGKILL and a restart; duplicates only from jobs in flight', async () => {
+    const prefix = uniquePrefix('kill');
+    const env = workerEnv({ url: redis.url }, prefix, sandbox);
+    const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+    const monitor = redis.client();
+
+    // The load is fanned out before the delivery worker starts, so the kill hits a worker with a full queue.
+    const front = startFrontHalf(config, loadRoutesFile(ROUTES_FILE));
+    const orders = testOrders('kill', DELIVERIES, ['metabotLeadId']);
+    for (let i = 0; i < orders.length; i += 250) await front.producer.orderPaidBulk(orders.slice(i, i + 250));
+    await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).waiting === DELIVERIES, 'the fan-out of 1,000 orders', 60_000);
+    await front.close();
+
+    sandbox.reset();
+    sandbox.setFaults('metabot', { latencyMs: 50 });
+    const first = await startChildWorker('workers/metabot.ts', env);
+    children.push(first);
+    await waitFor(() => distinct(acceptedRecipients(sandbox, 'metabot')) >= KILL_AFTER, `${KILL_AFTER} accepted deliveries`, 60_000, 5);
+    const exit = await first.kill('SIGKILL');
+    // What the dead worker held: its active jobs (locked until the lock expires) — the upper bound of duplicates.
+    const atKill = await deliveryCounts(monitor, prefix, 'metabot');
+    const inFlight = atKill.active;
+    const acceptedAtKill = distinct(acceptedRecipients(sandbox, 'metabot'));
+    expect(exit.signal).toBe('SIGKILL');
+    expect(acceptedAtKill).toBeLessThan(DELIVERIES); // the kill really was mid-load
+
+    const restartedAt = Date.now();
+    const second = await startChildWorker('workers/metabot.ts', env);
+    children.push(second);
+    await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).completed === DELIVERIES,
+      'all 1,000 deliveries completed after the restart (stalled jobs come back after the 30 s stalled check)', 150_000, 250);
+    const recoveredMs = Date.now() - restartedAt;
+
+    const recipients = acceptedRecipients(sandbox, 'metabot');
+    const { counts, duplicates } = countPerRecipient(recipients);
+    const leads = orders.map((o) => String(o.customer.channels.metabotLeadId));
+    expect(leads.filter((l) => !counts.has(l))).toEqual([]); // every recipient got its message
+    expect(counts.size).toBe(DELIVERIES);
+    expect(duplicates).toBeLessThanOrEqual(inFlight);
+    expect((await deliveryCounts(monitor, prefix, 'metabot')).failed).toBe(0);
+
+    // The monolith's view agrees: every order's delivery is recorded as sent.
+    const records = new OrderRecords(monitor, prefix, config.orderRetentionMs);
+    const statuses = await Promise.all(orders.map(async (o) => (await records.get(o.orderId))?.deliveries.find((d) => d.vendor === 'metabot')?.status));
+    expect(statuses.filter((s) => s !== 'sent')).toEqual([]);
+
+    console.info(`[worker-kill] ${DELIVERIES} deliveries; killed after ${acceptedAtKill} accepted with ${inFlight} jobs in flight; ` +
+      `duplicates ${duplicates}; all delivered ${Math.round(recoveredMs / 1000)} s after the restart`);
+    await second.kill('SIGTERM');
+  });
+
+  it('the graceful path for comparison: SIGTERM mid-load drains the jobs in flight, so a restart sends nothing twice', async () => {
+    const prefix = uniquePrefix('term');
+    const env = workerEnv({ url: redis.url }, prefix, sandbox, { SHUTDOWN_TIMEOUT: '10s' });
+    const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+    const monitor = redis.client();
+    const front = startFrontHalf(config, loadRoutesFile(ROUTES_FILE));
+    const orders = testOrders('term', 500, ['metabotLeadId'], 10_000);
+    await front.producer.orderPaidBulk(orders);
+    await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).waiting === 500, 'the fan-out of 500 orders', 60_000);
+    await front.close();
+
+    sandbox.reset();
+    sandbox.setFaults('metabot', { latencyMs: 50 });
+    const first = await startChildWorker('workers/metabot.ts', env);
+    children.push(first);
+    await waitFor(() => distinct(acceptedRecipients(sandbox, 'metabot')) >= 100, '100 accepted deliveries', 60_000, 5);
+    const exit = await first.kill('SIGTERM');
+    expect(exit.code).toBe(0);
+    const afterStop = await deliveryCounts(monitor, prefix, 'metabot');
+    expect(afterStop.active).toBe(0); // nothing left for the stalled check
+    expect(afterStop.completed).toBeLessThan(500);
+
+    const second = await startChildWorker('workers/metabot.ts', env);
+    children.push(second);
+    await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).completed === 500, 'all 500 deliveries completed', 60_000, 100);
+    const { counts, duplicates } = countPerRecipient(acceptedRecipients(sandbox, 'metabot'));
+    expect(counts.size).toBe(500);
+    expect(duplicates).toBe(0);
+    console.info(`[worker-term] SIGTERM after ${afterStop.completed} of 500 completed: 0 jobs left active, 0 duplicates after the restart`);
+    await second.kill('SIGTERM');
+  });
+});

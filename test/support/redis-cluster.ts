@@ -1,0 +1,75 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+const run = promisify(execFile);
+
+export interface TestRedisCluster {
+  /** redis://127.0.0.1:PORT of each master, as REDIS_CLUSTER_NODES takes them. */
+  nodes: string[];
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A private 3-master Redis Cluster (no replicas) on free ports, made with `redis-cli --cluster create`.
+ * Each node gets its bus port explicitly (cluster-port, Redis 7) so nothing assumes port + 10000 is free.
+ * Needs redis-server and redis-cli (Debian: redis-server, redis-tools).
+ */
+export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'order-notify-cluster-'));
+  const procs: ChildProcess[] = [];
+  const ports: number[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined
+      : new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); }))));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const bus = await freePort();
+      ports.push(port);
+      procs.push(spawn('redis-server', [
+        '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000',
+        '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+      ], { stdio: 'ignore' }));
+    }
+    for (const port of ports) await waitForPing(port);
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const port of ports) await waitForClusterOk(port);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), ports, stop };
+}
+
+async function withClient<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return await fn(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const waitForPing = (port: number) => poll(`redis-server on ${port}`, () => withClient(port, async (c) => (await c.ping()) === 'PONG'));
+const waitForClusterOk = (port: number) => poll(`cluster_state:ok on ${port}`,
+  () => withClient(port, async (c) => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok')));
