@@ -63,11 +63,10 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
       byVendor.set(plan.route.vendor, [...(byVendor.get(plan.route.vendor) ?? []), plan]);
     }
     for (const [vendor, list] of byVendor) {
-      await deliveryQueues.get(vendor)!.addBulk(list.map((p) => ({
-        name: JOB_NAMES.delivery,
-        data: p.job,
-        opts: { jobId: p.job.deliveryId, delay: p.delayMs || undefined },
-      })));
+      const jobs = list.map((p) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: p.delayMs || undefined } }));
+      const queue = deliveryQueues.get(vendor)!;
+      if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+      else await queue.addBulk(jobs);
     }
     logger.info({ orderId: event.orderId, queued: result.queued.length, skipped: result.skipped.length, rejected: result.rejected.length }, 'order fanned out');
     return result;

@@ -62,7 +62,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return applied
 `;
 
-type ScriptedRedis = RedisConnection & { orderNotifyUpdateDelivery(key: string, ...args: string[]): Promise<number> };
+/** HSETNX of field/value pairs and the retention, in one round trip; answers 1/0 per field. */
+const SET_MISSING_FIELDS = `
+local out = {}
+for i = 2, #ARGV, 2 do out[#out + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return out
+`;
+
+type ScriptedRedis = RedisConnection & {
+  orderNotifyUpdateDelivery(key: string, ...args: string[]): Promise<number>;
+  orderNotifySetMissing(key: string, retentionMs: string, ...fieldValues: string[]): Promise<number[]>;
+};
 
 /**
  * Per-order record in one Redis hash per order: field `<deliveryId>|<attribute>` → JSON value. An update is a
@@ -77,6 +88,7 @@ export class OrderRecords {
     private readonly listeners: RecordListener[] = [],
   ) {
     if (!('orderNotifyUpdateDelivery' in redis)) redis.defineCommand('orderNotifyUpdateDelivery', { numberOfKeys: 1, lua: UPDATE_DELIVERY });
+    if (!('orderNotifySetMissing' in redis)) redis.defineCommand('orderNotifySetMissing', { numberOfKeys: 1, lua: SET_MISSING_FIELDS });
   }
 
   key(orderId: string): string {
@@ -89,8 +101,8 @@ export class OrderRecords {
 
   async markReceived(orderId: string, at = new Date()): Promise<void> {
     const key = this.key(orderId);
-    await this.redis.multi().hsetnx(key, `_order${SEP}receivedAt`, JSON.stringify(at.toISOString()))
-      .hsetnx(key, `_order${SEP}orderId`, JSON.stringify(orderId)).pexpire(key, this.retentionMs).exec();
+    await (this.redis as ScriptedRedis).orderNotifySetMissing(key, String(this.retentionMs),
+      `_order${SEP}receivedAt`, JSON.stringify(at.toISOString()), `_order${SEP}orderId`, JSON.stringify(orderId));
   }
 
   /**
@@ -99,14 +111,13 @@ export class OrderRecords {
    */
   async initDelivery(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<void> {
     const key = this.key(orderId);
-    const tx = this.redis.multi();
     const full = { ...patch, updatedAt: at.toISOString() };
     const written = Object.entries(full).filter(([, value]) => value !== undefined);
-    for (const [attr, value] of written) tx.hsetnx(key, `${deliveryId}${SEP}${attr}`, JSON.stringify(value));
-    const replies = await tx.pexpire(key, this.retentionMs).exec();
+    const replies = await (this.redis as ScriptedRedis).orderNotifySetMissing(key, String(this.retentionMs),
+      ...written.flatMap(([attr, value]) => [`${deliveryId}${SEP}${attr}`, JSON.stringify(value)]));
     // Listeners hear the first status only (a retried fan-out sets nothing new and stays quiet).
     const statusAt = written.findIndex(([attr]) => attr === 'status');
-    if (statusAt >= 0 && replies?.[statusAt]?.[1] === 1) {
+    if (statusAt >= 0 && replies[statusAt] === 1) {
       const delivery = { deliveryId, ...full } as DeliveryRecord;
       for (const listener of this.listeners) await listener({ orderId, delivery });
     }

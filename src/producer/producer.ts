@@ -104,11 +104,19 @@ export class OrderNotifyProducer {
       const fresh = events.map((event, i) => ({ event, i })).filter(({ i }) => !results[i]);
       if (fresh.length) {
         const proposed = fresh.map(({ event }) => proposeOrderJobId(event.orderId));
-        const jobs = await this.queue.addBulk(fresh.map(({ event }, n) => ({
+        const bulk = fresh.map(({ event }, n) => ({
           name: JOB_NAMES.orderPaid,
           data: event,
           opts: { jobId: proposed[n], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
-        })));
+        }));
+        if (bulk.length === 1) {
+          // One event (orderPaid): no MULTI/pipeline, whose construction copies every BullMQ script onto it.
+          const job = await this.queue.add(bulk[0]!.name, bulk[0]!.data, bulk[0]!.opts);
+          results[fresh[0]!.i] = { jobId: job.id!, duplicate: job.id !== proposed[0] };
+          await this.connection.set(keys[fresh[0]!.i]!, job.id!, 'PX', this.windowMs, 'NX');
+          return results as EnqueueResult[];
+        }
+        const jobs = await this.queue.addBulk(bulk);
         const remember = this.connection.pipeline();
         jobs.forEach((job, n) => {
           // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
