@@ -78,6 +78,10 @@ describe('MantaGO token rotation across worker processes', () => {
       const broadcasts = () => sandbox.requests('mantago').filter((r) => r.path === '/openapi/broadcast');
       // Expire only once every process has delivered something, i.e. all three are working through the backlog.
       await waitFor(() => children.every((c) => c.output.includes('"msg":"delivered"')), 'all 3 processes delivering', 30_000);
+      // A slow vendor keeps requests of every process in flight when the token expires (the sandbox checks the token
+      // after the latency), so more than one process meets the refused pair — not left to scheduling luck.
+      sandbox.setFaults('mantago', { latencyMs: 400 });
+      await new Promise((r) => setTimeout(r, 150));
       sandbox.expireToken('mantago');
 
       await waitFor(async () => {
