@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Queue } from 'bullmq';
+import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
 import type { AppConfig, Twin24Config } from '../config/env.js';
 import { isVendorError } from '../delivery/errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -13,7 +13,7 @@ import { createVendorHttp } from '../vendors/http.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, type TickSummary } from './correlator.js';
 import { PendingMessages } from './pending.js';
-import { openQueue } from '../queues/open-queue.js';
+import { openQueue, openWorker } from '../queues/open-queue.js';
 
 /** The one scheduler id: upserting it again (every replica does at start-up) replaces it, never duplicates it. */
 export const CORRELATE_SCHEDULER_ID = 'twin24-correlate';
@@ -90,7 +90,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
 
   const queue = openQueue(QUEUES.correlate, { connection, prefix }, logger);
   await upsertCorrelateScheduler(queue, twin24.pollEveryMs);
-  const worker = new Worker(QUEUES.correlate, async (job) => {
+  const worker = openWorker(QUEUES.correlate, async (job) => {
     // A tick takes no input: anything else in this queue was put there by hand or by mistake.
     const data: unknown = job.data;
     const empty = typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 0;
@@ -100,8 +100,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     return tickNow();
   }, {
     connection, prefix, concurrency: 1, autorun: deps.autorun ?? true,
-  });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  }, logger);
 
   return {
     worker,

@@ -15,7 +15,7 @@ import { parseDeliveryJob } from './job-data.js';
 import { DeliveryLedger } from './ledger.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
-import { openQueue } from '../queues/open-queue.js';
+import { openQueue, openWorker } from '../queues/open-queue.js';
 
 export interface DeliveryWorkerDeps {
   vendor: VendorName;
@@ -154,14 +154,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return { vendorMessageId: outcome.vendorMessageId };
   }
 
-  const worker = new Worker(queueName, process, {
+  const worker = openWorker(queueName, process, {
     connection,
     prefix,
     concurrency: config.delivery.concurrency,
     autorun: deps.autorun ?? true,
     ...retryingWorkerOptions(config),
-  });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  }, logger);
 
   return {
     worker,

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Route } from '../config/routes.js';
 import { orderPaidSchema } from '../events/order-paid.js';
@@ -12,7 +12,7 @@ import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
 import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js';
 import { planFanout, type RulePlan } from './plan.js';
-import { openQueue } from '../queues/open-queue.js';
+import { openQueue, openWorker } from '../queues/open-queue.js';
 
 export interface FanoutDeps {
   config: AppConfig;
@@ -87,10 +87,9 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     metrics.fanoutRules.inc({ vendor: route.vendor, outcome: plan.kind === 'deliver' ? 'queued' : plan.kind });
   }
 
-  const worker = new Worker(QUEUES.orders, process, {
+  const worker = openWorker(QUEUES.orders, process, {
     connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true,
-  });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  }, logger);
   return {
     worker,
     async close(timeoutMs = config.shutdownTimeoutMs) {

@@ -10,7 +10,7 @@ import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
 import { createVendorHttp } from '../vendors/http.js';
 import { orderNotificationSchema } from './handback.js';
-import { openQueue } from '../queues/open-queue.js';
+import { openQueue, openWorker } from '../queues/open-queue.js';
 
 /**
  * The optional webhook leg of the hand-back: each `order.notification` is POSTed to RESULTS_WEBHOOK_URL, signed
@@ -83,14 +83,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
     }
   }
 
-  const worker = new Worker(QUEUES.webhook, process, {
+  const worker = openWorker(QUEUES.webhook, process, {
     connection,
     prefix,
     concurrency: 16,
     autorun: deps.autorun ?? true,
     ...retryingWorkerOptions(config),
-  });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  }, logger);
   return {
     worker,
     queue,

@@ -109,21 +109,16 @@ export class OrderNotifyProducer {
           data: event,
           opts: { jobId: proposed[n], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
         }));
-        if (bulk.length === 1) {
-          // One event (orderPaid): no MULTI/pipeline, whose construction copies every BullMQ script onto it.
-          const job = await this.queue.add(bulk[0]!.name, bulk[0]!.data, bulk[0]!.opts);
-          results[fresh[0]!.i] = { jobId: job.id!, duplicate: job.id !== proposed[0] };
-          await this.connection.set(keys[fresh[0]!.i]!, job.id!, 'PX', this.windowMs, 'NX');
-          return results as EnqueueResult[];
-        }
-        const jobs = await this.queue.addBulk(bulk);
-        const remember = this.connection.pipeline();
-        jobs.forEach((job, n) => {
+        // One event (orderPaid) goes without MULTI/pipeline: building one copies every loaded BullMQ script onto it.
+        const single = bulk.length === 1;
+        const jobs = single ? [await this.queue.add(bulk[0]!.name, bulk[0]!.data, bulk[0]!.opts)] : await this.queue.addBulk(bulk);
+        const remember = jobs.map((job, n) => {
           // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
           results[fresh[n]!.i] = { jobId: job.id!, duplicate: job.id !== proposed[n] };
-          remember.set(keys[fresh[n]!.i]!, job.id!, 'PX', this.windowMs, 'NX');
+          return [keys[fresh[n]!.i]!, job.id!] as const;
         });
-        await remember.exec();
+        if (single) await this.connection.set(remember[0]![0], remember[0]![1], 'PX', this.windowMs, 'NX');
+        else await remember.reduce((p, [key, id]) => p.set(key, id, 'PX', this.windowMs, 'NX'), this.connection.pipeline()).exec();
       }
       return results as EnqueueResult[];
     })());
