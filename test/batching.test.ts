@@ -26,7 +26,7 @@ import { sandboxEnv, testConfig } from './support/config.js';
 import { startFrontHalf } from './support/pipeline.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { waitFor } from './support/wait.js';
-import { spawnWorker, type WorkerChild } from './support/worker-child.js';
+import { startChildWorker, type ChildWorker } from './support/child-worker.js';
 
 const silent = pino({ level: 'silent' });
 let redis: TestRedis;
@@ -242,18 +242,17 @@ describe('one rate limit shared by three worker processes', () => {
     const N = 120;
     const BATCH = 4;
     const config = testConfig(redis.url, { ...sandboxEnv(sandbox) });
-    const env = {
-      REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info', METRICS_PORT: '0',
+    const env: Record<string, string> = {
+      REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info',
       TWIN24_RATE_LIMIT: '5/1s', TWIN24_BATCH_MAX: String(BATCH), TWIN24_BATCH_LINGER_MS: '20',
       // Few jobs per process at a time, so all three keep taking work for the whole run.
       DELIVERY_CONCURRENCY: '8',
       ...Object.fromEntries(Object.entries(sandboxEnv(sandbox)).filter(([k]) => k.startsWith('TWIN24_') && !/EMAIL|PASSWORD/.test(k))),
       TWIN24_TOKEN: sandbox.credentials.twin24.staticToken,
     };
-    const children: WorkerChild[] = [];
-    cleanups.push(async () => { for (const c of children) await c.stop(5_000); });
-    for (let k = 0; k < 3; k++) children.push(spawnWorker('workers/twin24.ts', env));
-    await Promise.all(children.map((c) => c.ready()));
+    const children: ChildWorker[] = [];
+    cleanups.push(async () => { for (const c of children) await c.kill('SIGTERM'); });
+    children.push(...(await Promise.all([0, 1, 2].map(() => startChildWorker('workers/twin24.ts', env)))));
 
     const front = startFrontHalf(config, ROUTES.filter((r) => r.id === WA));
     cleanups.push(() => front.close());
@@ -268,9 +267,9 @@ describe('one rate limit shared by three worker processes', () => {
     expect(perPhone.size).toBe(N);
     expect([...perPhone.values()].every((n) => n === 1)).toBe(true);
     // The limit held while every process was sending: each one delivered part of the sale.
-    const deliveredBy = children.map((c) => c.logs().filter((l) => l.msg === 'delivered').length);
+    const deliveredBy = children.map((c) => c.logCount('delivered'));
     expect(deliveredBy.reduce((a, b) => a + b, 0)).toBe(N);
     for (const n of deliveredBy) expect(n).toBeGreaterThan(0);
-    for (const c of children) expect(await c.stop()).toBe(0);
+    for (const c of children) expect((await c.kill('SIGTERM')).code).toBe(0);
   }, 90_000);
 });

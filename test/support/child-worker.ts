@@ -17,6 +17,8 @@ export interface ChildWorker {
   /** Sends a signal and waits for the process to be gone. */
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exited(): boolean;
+  /** How many JSON log lines carried this `msg` over the whole run (e.g. "delivered": what this process sent). */
+  logCount(msg: string): number;
 }
 
 export interface ChildWorkerOptions {
@@ -34,12 +36,27 @@ export async function startChildWorker(entry: string, env: Record<string, string
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, [variable]: String(port) };
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
+  const counts = new Map<string, number>();
+  // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.
+  const reader = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts.filter(Boolean)) {
+        lines.push(line);
+        if (line.startsWith('{')) {
+          try {
+            const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+            if (typeof msg === 'string') counts.set(msg, (counts.get(msg) ?? 0) + 1);
+          } catch { /* not a log line */ }
+        }
+      }
+      if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
+    };
   };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stdout!.on('data', reader());
+  proc.stderr!.on('data', reader());
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const gone = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
@@ -53,6 +70,7 @@ export async function startChildWorker(entry: string, env: Record<string, string
     url,
     output: () => lines.join('\n'),
     exited: () => exit !== undefined,
+    logCount: (msg) => counts.get(msg) ?? 0,
     async kill(signal = 'SIGTERM') {
       if (!exit) proc.kill(signal);
       return gone;
