@@ -3,6 +3,7 @@ import { isVendorError } from '../delivery/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeliveryPatch, DeliveryStatus, OrderRecords } from '../orders/record.js';
 import type { Logger } from '../runtime/logger.js';
+import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 import type { AnalyseClient, MessageStat, PagingStats } from './analyse-client.js';
 import type { PendingEntry, PendingMessages, PendingProgress } from './pending.js';
 import { isResultPresent, statusMeaning } from './status.js';
@@ -27,6 +28,8 @@ export interface CorrelatorDeps {
   /** Padding on each side of a window for clock skew between us and Twin24 (default 2 min). */
   skewPadMs?: number;
   now?: () => number;
+  /** With tracing on, each record update joins its order's trace (the context stored with the pending message). */
+  tracing?: Tracing;
 }
 
 export interface TickSummary {
@@ -169,8 +172,21 @@ class RecordWriter {
   }
 
   async progress(entry: PendingEntry, patch: Pick<DeliveryPatch, 'vendorStatus' | 'chatId'>): Promise<void> {
-    await this.deps.records.update(entry.orderId, entry.deliveryId, { ...this.identity(entry), status: 'sent', ...patch });
+    await this.traced(entry, 'sent', patch.vendorStatus, () => this.deps.records.update(entry.orderId, entry.deliveryId, { ...this.identity(entry), status: 'sent', ...patch }));
     this.summary.progressed++;
+  }
+
+  /** The update as a span of the order's trace, linked to the tick that learnt it; no span when tracing is off. */
+  private traced<T>(entry: PendingEntry, status: DeliveryStatus, vendorStatus: string | undefined, write: () => Promise<T>): Promise<T> {
+    const tracing = this.deps.tracing ?? NO_TRACING;
+    if (!tracing.enabled) return write();
+    return tracing.span('twin24 correlation update', {
+      parent: entry.trace, links: [tracing.activeCarrier()],
+      attributes: {
+        'order_notify.vendor': VENDOR, 'order_notify.order_id': entry.orderId, 'order_notify.delivery_id': entry.deliveryId,
+        'order_notify.status': status, 'order_notify.vendor_status': vendorStatus, 'order_notify.vendor_message_id': entry.messageId,
+      },
+    }, write);
   }
 
   saveProgress(entry: PendingEntry): void {
@@ -180,9 +196,9 @@ class RecordWriter {
   async final(entry: PendingEntry, status: DeliveryStatus, patch: Pick<DeliveryPatch, 'vendorStatus' | 'chatId' | 'result' | 'reason'>): Promise<void> {
     if (this.finished.has(entry.messageId)) return;
     this.finished.add(entry.messageId);
-    await this.deps.records.update(entry.orderId, entry.deliveryId, {
+    await this.traced(entry, status, patch.vendorStatus, () => this.deps.records.update(entry.orderId, entry.deliveryId, {
       ...this.identity(entry), status, ...patch, finalAt: new Date((this.deps.now ?? Date.now)()).toISOString(),
-    });
+    }));
     this.toRemove.push(entry.messageId);
     if (status === 'correlated') this.summary.correlated++;
     else if (status === 'timed_out') this.summary.timedOut++;

@@ -14,6 +14,8 @@ export interface PendingMessage {
    * The session lookup filters on it; absent means the configured chat.
    */
   channelChatId?: string;
+  /** The delivery's trace context (tracing on): the correlator's record updates join the order's trace. */
+  trace?: string;
 }
 
 /** What the correlator learned so far about a message that is not final yet. */
@@ -37,6 +39,7 @@ const messageSchema = z.object({
   ruleId: z.string().min(1),
   sentAt: z.number().finite(),
   channelChatId: z.string().min(1).optional(),
+  trace: z.string().max(1_000).optional(),
 });
 const progressSchema = z.object({
   vendorStatus: z.string().optional(),

@@ -14,6 +14,8 @@ import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, type TickSummary } from './correlator.js';
 import { PendingMessages } from './pending.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
+import { NO_TRACING, type Tracing } from '../observability/tracing.js';
+import { withVendorCallSpans } from '../delivery/vendor-call-spans.js';
 
 /** The one scheduler id: upserting it again (every replica does at start-up) replaces it, never duplicates it. */
 export const CORRELATE_SCHEDULER_ID = 'twin24-correlate';
@@ -27,6 +29,7 @@ export interface CorrelatorWorkerDeps {
   /** Tests may pass their own; normally the shared Redis-backed token source of the Twin24 sender. */
   tokens?: Twin24TokenSource;
   autorun?: boolean;
+  tracing?: Tracing;
 }
 
 export interface CorrelatorWorker {
@@ -53,7 +56,9 @@ export async function upsertCorrelateScheduler(queue: Queue, everyMs: number): P
  * the interval; a 429 from the analyse API pauses the ticks for its Retry-After.
  */
 export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promise<CorrelatorWorker> {
-  const { config, connection, records, metrics } = deps;
+  const { config, connection, records } = deps;
+  const tracing = deps.tracing ?? NO_TRACING;
+  const metrics = withVendorCallSpans(deps.metrics, tracing);
   const twin24: Twin24Config | undefined = config.vendors.twin24;
   if (!twin24) throw new Error('twin24-correlator needs Twin24 credentials (TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD, TWIN24_BOT_ID, TWIN24_CHAT_ID)');
   const logger = deps.logger.child({ worker: 'twin24-correlator' });
@@ -73,7 +78,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     const held = await lock.hold(async () => {
       try {
-        return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics });
+        return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics, tracing });
       } catch (e) {
         if (isVendorError(e) && e.kind === 'rate_limited') {
           const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
@@ -88,7 +93,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     return held ? held.value : 'skipped';
   }
 
-  const queue = openQueue(QUEUES.correlate, { connection, prefix }, logger);
+  const queue = openQueue(QUEUES.correlate, { connection, prefix, telemetry: tracing.telemetry }, logger);
   await upsertCorrelateScheduler(queue, twin24.pollEveryMs);
   const worker = openWorker(QUEUES.correlate, async (job) => {
     // A tick takes no input: anything else in this queue was put there by hand or by mistake.
@@ -99,7 +104,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     return tickNow();
   }, {
-    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true,
+    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry,
   }, logger);
 
   return {

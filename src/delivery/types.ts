@@ -20,6 +20,8 @@ export interface Delivery<P> {
   orderId: string;
   ruleId: string;
   payload: P;
+  /** The delivery's trace context when tracing is on (carried on to the Twin24 correlator). */
+  trace?: string;
 }
 
 /** Per-delivery result of one vendor request. */

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -16,6 +16,8 @@ import { DeliveryLedger } from './ledger.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
+import { NO_TRACING, type TraceSpan, type Tracing } from '../observability/tracing.js';
+import { withVendorCallSpans } from './vendor-call-spans.js';
 
 export interface DeliveryWorkerDeps {
   vendor: VendorName;
@@ -27,6 +29,7 @@ export interface DeliveryWorkerDeps {
   /** Tests may plug an adapter in; normally built from the registry. */
   adapter?: VendorAdapter<unknown>;
   autorun?: boolean;
+  tracing?: Tracing;
 }
 
 export interface DeliveryWorker {
@@ -49,9 +52,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const logger = deps.logger.child({ vendor });
   const prefix = config.queuePrefix;
   const queueName = deliveryQueueName(vendor);
-  const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config) }, logger);
+  const tracing = deps.tracing ?? NO_TRACING;
+  const telemetry = tracing.telemetry;
+  const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger);
   const adapter = deps.adapter ?? def.createAdapter({
-    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp(config.delivery.vendorTimeoutMs), logger, metrics,
+    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp(config.delivery.vendorTimeoutMs), logger,
+    metrics: withVendorCallSpans(metrics, tracing),
   });
   const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
   const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
@@ -60,8 +66,17 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let refreshing: Promise<void> | undefined;
   const refreshAuth = () => (refreshing ??= adapter.refreshAuth!().finally(() => { refreshing = undefined; }));
 
-  /** One vendor request: auth retry, metrics, and the ledger written the moment the vendor acknowledged. */
-  async function request(batch: Array<Delivery<unknown>>): Promise<SendOutcome[]> {
+  /**
+   * One vendor request: auth retry, metrics, and the ledger written the moment the vendor acknowledged. Its span
+   * sits in the trace of the delivery that opened the batch and links to every delivery it carries.
+   */
+  function request(batch: Array<Delivery<unknown>>): Promise<SendOutcome[]> {
+    return tracing.span(`${vendor} request`, {
+      attributes: { 'order_notify.vendor': vendor, 'order_notify.batch.size': batch.length }, links: batch.map((d) => d.trace),
+    }, () => sendRequest(batch));
+  }
+
+  async function sendRequest(batch: Array<Delivery<unknown>>): Promise<SendOutcome[]> {
     metrics.recipientsPerRequest.observe({ vendor }, batch.length);
     let outcomes: SendOutcome[];
     try {
@@ -125,10 +140,35 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
   }
 
-  async function process(job: Job): Promise<{ vendorMessageId?: string; duplicateSuppressed?: boolean }> {
+  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean };
+
+  function process(job: Job): Promise<Delivered> {
+    const data = job.data as Partial<Record<string, unknown>> | undefined;
+    const id = (k: string) => (typeof data?.[k] === 'string' ? data[k] as string : undefined);
+    return tracing.span(`deliver ${vendor}`, {
+      attributes: {
+        'order_notify.vendor': vendor, 'order_notify.order_id': id('orderId'), 'order_notify.delivery_id': id('deliveryId'),
+        'order_notify.rule': id('ruleId'), 'order_notify.attempt': job.attemptsMade + 1,
+      },
+    }, async (span) => {
+      try {
+        const done = await deliver(job, span);
+        span.setAttributes({ 'order_notify.outcome': done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
+        return done;
+      } catch (e) {
+        const rateLimited = e instanceof RateLimitError;
+        span.setAttributes({ 'order_notify.outcome': rateLimited ? 'rate_limited' : e instanceof UnrecoverableError ? 'failed' : 'retrying' });
+        throw e;
+      }
+    });
+  }
+
+  async function deliver(job: Job, span: TraceSpan): Promise<Delivered> {
     const started = Date.now();
     const data = parseDeliveryJob(job, def);
-    const delivery: Delivery<unknown> = { deliveryId: data.deliveryId, orderId: data.orderId, ruleId: data.ruleId, payload: data.payload };
+    const delivery: Delivery<unknown> = {
+      deliveryId: data.deliveryId, orderId: data.orderId, ruleId: data.ruleId, payload: data.payload, trace: span.carrier(),
+    };
     const log = { orderId: data.orderId, rule: data.ruleId, attempt: job.attemptsMade + 1 };
 
     const already = await ledger.find(data.deliveryId);
@@ -159,6 +199,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     prefix,
     concurrency: config.delivery.concurrency,
     autorun: deps.autorun ?? true,
+    telemetry,
     ...retryingWorkerOptions(config),
   }, logger);
 

@@ -13,6 +13,7 @@ import type { Logger } from '../runtime/logger.js';
 import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js';
 import { planFanout, type RulePlan } from './plan.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
+import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 
 export interface FanoutDeps {
   config: AppConfig;
@@ -22,6 +23,7 @@ export interface FanoutDeps {
   metrics: Metrics;
   logger: Logger;
   autorun?: boolean;
+  tracing?: Tracing;
 }
 
 export interface FanoutResult {
@@ -40,11 +42,22 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   const logger = deps.logger.child({ worker: 'fanout' });
   const prefix = config.queuePrefix;
   const enabled = new Set<string>(enabledVendors(config.vendors));
+  const tracing = deps.tracing ?? NO_TRACING;
+  // With tracing on, BullMQ carries the order's trace context into each delivery job it adds here.
+  const telemetry = tracing.telemetry;
   const deliveryQueues = new Map<VendorName, Queue>(
-    VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config) }, logger)]),
+    VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger)]),
   );
 
-  async function process(job: Job): Promise<FanoutResult> {
+  function process(job: Job): Promise<FanoutResult> {
+    return tracing.span('fanout', { attributes: { 'order_notify.order_id': typeof job.data?.orderId === 'string' ? job.data.orderId : undefined } }, async (span) => {
+      const result = await fanOut(job);
+      span.setAttributes({ 'order_notify.queued': result.queued.length, 'order_notify.skipped': result.skipped.length, 'order_notify.rejected': result.rejected.length });
+      return result;
+    });
+  }
+
+  async function fanOut(job: Job): Promise<FanoutResult> {
     const parsed = orderPaidSchema.safeParse(job.data);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
@@ -88,7 +101,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   }
 
   const worker = openWorker(QUEUES.orders, process, {
-    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true,
+    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry,
   }, logger);
   return {
     worker,

@@ -10,6 +10,7 @@ import { createProducer, RedisUnavailableError } from '../producer/producer.js';
 import { createRedis, type RedisConnection } from '../queues/connection.js';
 import type { Logger } from '../runtime/logger.js';
 import { Redactor } from '../runtime/redact.js';
+import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 import { resolveApiCredentials, type ApiCredentials } from './credentials.js';
 import { DASHBOARD_PATH, registerDashboard } from './dashboard.js';
 import { registerApiRoutes } from './routes.js';
@@ -32,6 +33,8 @@ export interface ApiServerOptions {
   queueGauges?: boolean;
   /** Further readiness checks (a combined process adds its workers' connection). */
   ready?: () => Promise<void>;
+  /** The process's tracing (docs/tracing.md); off by default. */
+  tracing?: Tracing;
 }
 
 export interface ApiServer {
@@ -61,6 +64,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const producer = createProducer({
     connection, prefix: config.queuePrefix, idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
+    tracing: opts.tracing ?? NO_TRACING,
   });
   const gauges = opts.queueGauges === false ? undefined : new QueueDepthGauges(metrics, connection, config.queuePrefix);
   let stopping = false;
@@ -106,7 +110,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  registerApiRoutes(app, { producer, metrics, ingestToken: credentials.ingestToken });
+  registerApiRoutes(app, { producer, metrics, ingestToken: credentials.ingestToken, tracing: opts.tracing });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {

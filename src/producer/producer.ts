@@ -6,6 +6,7 @@ import { createRedis, waitReady, type RedisConnection } from '../queues/connecti
 import { orderDedupId, proposeOrderJobId } from '../queues/job-ids.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { orderJobOptions } from '../queues/options.js';
+import { hostTracing, NO_TRACING, type Tracing } from '../observability/tracing.js';
 
 export interface ProducerOptions {
   /** An ioredis connection you own (made with enableOfflineQueue: false to fail fast), or a URL. */
@@ -23,6 +24,11 @@ export interface ProducerOptions {
   keepFailedMs?: number;
   /** Per-order record retention, for getOrder (default 30 days). */
   orderRetentionMs?: number;
+  /**
+   * Traces each order from here (one trace per order, carried into every job). Default: when an OTEL_* variable
+   * asks for traces, the host process's OpenTelemetry SDK is used (loaded on first use); otherwise nothing is loaded.
+   */
+  tracing?: Tracing;
 }
 
 export interface EnqueueResult {
@@ -47,6 +53,8 @@ export class OrderNotifyProducer {
   private readonly windowMs: number;
   private readonly timeoutMs: number;
   private readonly prefix: string;
+  private tracing?: Promise<Tracing>;
+  private readonly tracingOption?: Tracing;
 
   constructor(opts: ProducerOptions = {}) {
     this.ownsConnection = !opts.connection;
@@ -63,20 +71,40 @@ export class OrderNotifyProducer {
     });
     this.queue.on('error', () => {});
     this.records = new OrderRecords(this.connection, prefix, opts.orderRetentionMs ?? 30 * 86_400_000);
+    this.tracingOption = opts.tracing;
   }
 
   /** Validates and enqueues one order.paid event. Throws InvalidEventError (naming each bad field) or RedisUnavailableError. */
   async orderPaid(input: unknown): Promise<EnqueueResult> {
     const event = parseOrderPaid(input);
-    const [result] = await this.enqueue([event]);
-    return result!;
+    const tracing = await this.getTracing();
+    // The order's trace starts here (under the caller's span, e.g. the ingest request, when there is one).
+    return tracing.span('order.paid', { kind: 'producer', attributes: { 'order_notify.order_id': event.orderId } }, async (span) => {
+      const [result] = await this.enqueue([event], [span.carrier()]);
+      span.setAttributes({ 'order_notify.duplicate': result!.duplicate, 'bullmq.job.id': result!.jobId });
+      return result!;
+    });
   }
 
   /** Validates all events first (nothing is enqueued if one is bad), then enqueues them in one round trip. */
   async orderPaidBulk(inputs: unknown[]): Promise<EnqueueResult[]> {
     const parsed = z.array(orderPaidSchema).safeParse(inputs);
     if (!parsed.success) throw new InvalidEventError(parsed.error);
-    return this.enqueue(parsed.data);
+    const tracing = await this.getTracing();
+    if (!tracing.enabled) return this.enqueue(parsed.data);
+    return tracing.span('order.paid bulk', { kind: 'producer', attributes: { 'order_notify.orders': parsed.data.length } }, async (bulk) => {
+      // One trace per order, not one for the whole batch: each order's root span links back to this call.
+      const spans = parsed.data.map((e) => tracing.start('order.paid', {
+        kind: 'producer', root: true, links: [bulk.carrier()], attributes: { 'order_notify.order_id': e.orderId },
+      }));
+      try {
+        const results = await this.enqueue(parsed.data, spans.map((s) => s.carrier()));
+        results.forEach((r, i) => spans[i]!.setAttributes({ 'order_notify.duplicate': r.duplicate, 'bullmq.job.id': r.jobId }));
+        return results;
+      } finally {
+        for (const s of spans) s.end();
+      }
+    });
   }
 
   /** The per-order record: every delivery with status, vendor ids, Twin24 chat id and result. */
@@ -95,7 +123,7 @@ export class OrderNotifyProducer {
    * key for the whole window, checked first; it is written only after the add succeeded (a crash in between is
    * still covered by BullMQ's key).
    */
-  private async enqueue(events: OrderPaid[]): Promise<EnqueueResult[]> {
+  private async enqueue(events: OrderPaid[], traces: Array<string | undefined> = []): Promise<EnqueueResult[]> {
     return this.withDeadline((async () => {
       await this.connected();
       const keys = events.map((e) => this.idempotencyKey(e.orderId));
@@ -104,10 +132,14 @@ export class OrderNotifyProducer {
       const fresh = events.map((event, i) => ({ event, i })).filter(({ i }) => !results[i]);
       if (fresh.length) {
         const proposed = fresh.map(({ event }) => proposeOrderJobId(event.orderId));
-        const bulk = fresh.map(({ event }, n) => ({
+        const bulk = fresh.map(({ event, i }, n) => ({
           name: JOB_NAMES.orderPaid,
           data: event,
-          opts: { jobId: proposed[n], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } },
+          opts: {
+            jobId: proposed[n], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs },
+            // The order's trace context, read by the fan-out worker's BullMQ telemetry (bullmq-otel format).
+            ...(traces[i] ? { telemetry: { metadata: traces[i] } } : {}),
+          },
         }));
         // One event (orderPaid) goes without MULTI/pipeline: building one copies every loaded BullMQ script onto it.
         const single = bulk.length === 1;
@@ -122,6 +154,11 @@ export class OrderNotifyProducer {
       }
       return results as EnqueueResult[];
     })());
+  }
+
+  private getTracing(): Promise<Tracing> {
+    this.tracing ??= this.tracingOption ? Promise.resolve(this.tracingOption) : hostTracing().catch(() => NO_TRACING);
+    return this.tracing;
   }
 
   /** The first call may come while the connection is still being made; a lost connection fails at once. */

@@ -10,6 +10,7 @@ import { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { enabledVendors, isVendorName, VENDORS } from '../vendors/registry.js';
 import type { Logger } from './logger.js';
+import type { Tracing } from '../observability/tracing.js';
 
 /** The processes a deployment can run; `all` is every one of them in one process (laptop, out of the box). */
 export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator', 'results-webhook'] as const;
@@ -26,6 +27,8 @@ export interface ComponentDeps {
   metrics: Metrics;
   logger: Logger;
   records?: OrderRecords;
+  /** The process's tracing (off by default): handed to every queue, worker and vendor call. */
+  tracing?: Tracing;
 }
 
 /** Starts the named components on one shared worker connection; the one place that knows how to build each. */

@@ -15,6 +15,7 @@ import { checkRedis } from './redis-checks.js';
 import { createLogger, type Logger } from './logger.js';
 import { Redactor } from './redact.js';
 import { onShutdown } from './shutdown.js';
+import { startTracing } from '../observability/tracing.js';
 
 /** Every name `start` accepts: the worker components (read at call time, so a new one is picked up) and the API. */
 export function processComponents(): string[] {
@@ -71,7 +72,9 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
   const name = known.every((n) => names.includes(n)) ? 'all' : names.join('+');
   const logger = createLogger({ level: config.logLevel, name, redactor, destination: opts.logDestination });
   const metrics = new Metrics();
-  const cleanups: Array<() => Promise<void>> = [];
+  // Off unless an OTEL_* variable asks for traces; only then is the OpenTelemetry SDK loaded.
+  const tracing = await startTracing({ env: opts.env ?? process.env, serviceName: `order-notify-${name}`, scrub: (t) => redactor.text(t) });
+  const cleanups: Array<() => Promise<void>> = [() => tracing.shutdown()];
   const cleanup = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined); };
 
   // The first connection to come up also checks the server (version, eviction policy) once.
@@ -92,7 +95,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
       cleanups.push(() => closeConnection(worker!));
       await connect(worker);
       try {
-        components = await (opts.startComponents ?? startComponents)(workerNames, { config, connection: worker, metrics, logger });
+        components = await (opts.startComponents ?? startComponents)(workerNames, { config, connection: worker, metrics, logger, tracing });
       } catch (e) {
         if (e instanceof RoutesError) throw new StartupError(e.message, EXIT.config, { cause: e });
         throw e;
@@ -115,6 +118,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
         config, logger, metrics, redactor, connection: producerConnection,
         generateMissingCredentials: opts.generateMissingCredentials,
         ready: worker ? () => redisReady(worker) : undefined,
+        tracing,
       });
       cleanups.push(() => api!.close());
       apiAddress = await listenOrFail(() => api!.listen({ host: opts.host }), config.http.port, 'HTTP_PORT');
@@ -152,6 +156,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
           await probes?.close();
           if (producerConnection) await closeConnection(producerConnection);
           if (worker) await closeConnection(worker);
+          await tracing.shutdown(); // exports the spans still buffered
         })();
         return closing;
       },

@@ -62,7 +62,7 @@ export function createTwin24Adapter(ctx: AdapterContext<Twin24Config>): VendorAd
       const { deliveryId, orderId, ruleId } = delivery;
       // A rule may send through another chat than the configured one; its sessions are looked up there.
       const channelChatId = delivery.payload.chatId;
-      await pending.add({ messageId: outcome.vendorMessageId, deliveryId, orderId, ruleId, sentAt: Date.now(), ...(channelChatId ? { channelChatId } : {}) });
+      await pending.add({ messageId: outcome.vendorMessageId, deliveryId, orderId, ruleId, sentAt: Date.now(), ...(channelChatId ? { channelChatId } : {}), ...(delivery.trace ? { trace: delivery.trace } : {}) });
     },
   };
 }
