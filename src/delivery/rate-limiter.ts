@@ -50,7 +50,7 @@ export class VendorRateLimiter {
     // Reserve at most about a second ahead, so a crash wastes little of the budget.
     this.horizonMs = Math.max(1_000, 2 * this.intervalMs);
     this.tatKey = `${prefix}:ratelimit:${vendor}`;
-    this.pauseKey = `${prefix}:ratelimit:${vendor}:pause`;
+    this.pauseKey = vendorPauseKey(prefix, vendor);
   }
 
   /** Resolves when this process may send one request. */
@@ -78,4 +78,9 @@ export class VendorRateLimiter {
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
+/** Present (with a TTL) while a 429 pauses this vendor; the timeline page reads it too. */
+export function vendorPauseKey(prefix: string, vendor: string): string {
+  return `${prefix}:ratelimit:${vendor}:pause`;
 }

@@ -18,6 +18,7 @@ import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../observability/tracing.js';
 import { withVendorCallSpans } from './vendor-call-spans.js';
+import { logPause } from './pause-log.js';
 
 export interface DeliveryWorkerDeps {
   vendor: VendorName;
@@ -122,6 +123,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const ms = error.retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
       await limiter.pause(ms);
       await queue.rateLimit(ms);
+      await logPause(connection, prefix, vendor, ms);
       logger.warn({ ...base, pauseMs: ms }, 'vendor rate limit hit; pausing this vendor');
       return Worker.RateLimitError(); // back to wait; does not use up an attempt
     }
@@ -200,6 +202,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     concurrency: config.delivery.concurrency,
     autorun: deps.autorun ?? true,
     telemetry,
+    // Completed and failed jobs per minute, kept by BullMQ for a day: the timeline page's health strip reads them.
+    metrics: { maxDataPoints: 24 * 60 },
     ...retryingWorkerOptions(config),
   }, logger);
 

@@ -14,6 +14,7 @@ import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 import { resolveApiCredentials, type ApiCredentials } from './credentials.js';
 import { DASHBOARD_PATH, registerDashboard } from './dashboard.js';
 import { registerApiRoutes } from './routes.js';
+import { registerTimeline } from './timeline.js';
 
 export const INGEST_PATH = '/v1/events/order-paid';
 
@@ -129,6 +130,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const dashboard = credentials.dashboard
     ? await registerDashboard(app, { connection, prefix: config.queuePrefix, credentials: credentials.dashboard, redactor })
     : undefined;
+  // The order timeline page (docs/timeline.md) sits behind the same login as the board.
+  const timeline = credentials.dashboard
+    ? await registerTimeline(app, { connection, prefix: config.queuePrefix, orderRetentionMs: config.orderRetentionMs, credentials: credentials.dashboard, redactor })
+    : undefined;
   await app.ready();
 
   let closed: Promise<void> | undefined;
@@ -148,6 +153,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         stopping = true;
         await app.close();
         await dashboard?.close();
+        await timeline?.close();
         await gauges?.close();
         await producer.close();
         if (ownsConnection) await connection.quit().catch(() => connection.disconnect());

@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../queues/connection.js';
 import { encodeIdPart } from '../queues/job-ids.js';
+import { appendHistory } from './history.js';
 
 /**
  * Lifecycle of one delivery, as the monolith sees it:
@@ -119,6 +120,7 @@ export class OrderRecords {
     const statusAt = written.findIndex(([attr]) => attr === 'status');
     if (statusAt >= 0 && replies[statusAt] === 1) {
       const delivery = { deliveryId, ...full } as DeliveryRecord;
+      await appendHistory(this.redis, this.prefix, this.retentionMs, orderId, delivery);
       for (const listener of this.listeners) await listener({ orderId, delivery });
     }
   }
@@ -142,7 +144,11 @@ export class OrderRecords {
     );
     const delivery = { deliveryId, ...full } as DeliveryRecord;
     // Listeners get what changed plus identity; callers pass every attribute the monolith needs for this change.
-    if (Number(applied) === 1) for (const listener of this.listeners) await listener({ orderId, delivery });
+    if (Number(applied) === 1) {
+      // Status history for the timeline page (bounded; see orders/history.ts).
+      if (status !== undefined) await appendHistory(this.redis, this.prefix, this.retentionMs, orderId, delivery);
+      for (const listener of this.listeners) await listener({ orderId, delivery });
+    }
     return delivery;
   }
 

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { RedisConnection } from '../queues/connection.js';
+import { encodeIdPart } from '../queues/job-ids.js';
+import type { DeliveryRecord } from './record.js'; // type only: record.ts imports this module
+
+/**
+ * The status history of an order's deliveries, for the timeline page: every change the record accepted (queued,
+ * each retry with its reason, sent with the vendor's id, Twin24 progress, the final outcome), oldest first. One
+ * Redis list per order beside its record, trimmed to the newest MAX_ENTRIES and expiring with the record.
+ */
+export const MAX_HISTORY_ENTRIES = 200;
+const MAX_REASON = 500;
+
+export const historyEntrySchema = z.object({
+  at: z.string(),
+  deliveryId: z.string(),
+  status: z.string(),
+  vendorStatus: z.string().optional(),
+  vendorMessageId: z.string().optional(),
+  chatId: z.string().optional(),
+  reason: z.string().optional(),
+  attempts: z.number().optional(),
+  /** A bot result arrived with this change (the result itself stays in the record). */
+  result: z.boolean().optional(),
+});
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+export function historyKey(prefix: string, orderId: string): string {
+  return `${prefix}:order:${encodeIdPart(orderId)}:history`;
+}
+
+/** Appends one accepted change; all three commands touch one key, so this works on Redis Cluster too. */
+export async function appendHistory(redis: RedisConnection, prefix: string, retentionMs: number, orderId: string, d: DeliveryRecord): Promise<void> {
+  if (d.status === undefined) return;
+  const entry: HistoryEntry = {
+    at: d.updatedAt, deliveryId: d.deliveryId, status: d.status, vendorStatus: d.vendorStatus, vendorMessageId: d.vendorMessageId,
+    chatId: d.chatId, reason: d.reason?.slice(0, MAX_REASON), attempts: d.attempts, result: d.result === undefined ? undefined : true,
+  };
+  const key = historyKey(prefix, orderId);
+  await redis.pipeline().rpush(key, JSON.stringify(entry)).ltrim(key, -MAX_HISTORY_ENTRIES, -1).pexpire(key, retentionMs).exec();
+}
+
+/** Oldest first; entries that do not parse (edited by hand) are left out rather than failing the page. */
+export async function readHistory(redis: RedisConnection, prefix: string, orderId: string): Promise<HistoryEntry[]> {
+  const raw = await redis.lrange(historyKey(prefix, orderId), 0, -1);
+  return raw.flatMap((line) => {
+    try {
+      const parsed = historyEntrySchema.safeParse(JSON.parse(line));
+      return parsed.success ? [parsed.data] : [];
+    } catch {
+      return [];
+    }
+  });
+}
