@@ -39,7 +39,8 @@ const messageSchema = z.object({
   ruleId: z.string().min(1),
   sentAt: z.number().finite(),
   channelChatId: z.string().min(1).optional(),
-  trace: z.string().max(1_000).optional(),
+  // Only for tracing: a damaged value is dropped, never the message.
+  trace: z.string().max(1_000).optional().catch(undefined),
 });
 const progressSchema = z.object({
   vendorStatus: z.string().optional(),

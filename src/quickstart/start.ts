@@ -99,6 +99,7 @@ function printAccess(out: { write(text: string): unknown }, running: RunningProc
   const c = api.credentials;
   out.write(`API      ${api.url}  (POST /v1/events/order-paid, GET /v1/orders/{id}, /metrics, /healthz)\n`);
   if (c.dashboard) out.write(`BOARD    ${api.url}/admin/queues  user ${c.dashboard.user}  password ${c.dashboard.password}${c.generated.includes('dashboard') ? '  (generated for this run)' : ''}\n`);
+  if (c.dashboard) out.write(`TIMELINE ${api.url}/admin/orders?order=<order id>  (one order's deliveries and vendor health; same login)\n`);
   out.write(`INGEST   Authorization: Bearer ${c.ingestToken}${c.generated.includes('ingestToken') ? '  (generated for this run)' : ''}\n`);
 }
 
