@@ -158,8 +158,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         span.setAttributes({ 'order_notify.outcome': done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
         return done;
       } catch (e) {
-        const rateLimited = e instanceof RateLimitError;
-        span.setAttributes({ 'order_notify.outcome': rateLimited ? 'rate_limited' : e instanceof UnrecoverableError ? 'failed' : 'retrying' });
+        const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        span.setAttributes({ 'order_notify.outcome': e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
         throw e;
       }
     });

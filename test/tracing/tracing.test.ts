@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import * as nodeModule from 'node:module';
 import { promisify } from 'node:util';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { Queue } from 'bullmq';
@@ -35,7 +36,8 @@ describe('tracing in the producer', () => {
     await redis?.stop();
   });
 
-  it('loads no OpenTelemetry module when off, and only the API (never the SDK) when a monolith turns it on', async () => {
+  it('loads no OpenTelemetry module when off, and only the API (never the SDK) when a monolith turns it on', async (ctx) => {
+    if (!('registerHooks' in nodeModule)) ctx.skip(`module.registerHooks needs Node >= 22.15 (this is ${process.version})`);
     const load = async (extra: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/tracing/fixtures/load-producer.ts'], {
         env: { PATH: process.env.PATH, REDIS_URL: redis.url, QUEUE_PREFIX: `ld${Math.random().toString(36).slice(2, 7)}`, ...extra },
