@@ -90,7 +90,7 @@ export class VendorHealthReader {
  * minute of `meta.prevTS`, whose own count so far is `meta.count - meta.prevCount`. Aligned here to the clock, with
  * the quiet minutes since then as zeros, oldest first.
  */
-function perMinute(m: { data: number[]; meta: { count: number; prevTS: number; prevCount: number } }, now: number): number[] {
+export function perMinute(m: { data: number[]; meta: { count: number; prevTS: number; prevCount: number } }, now: number): number[] {
   const prevTS = Number(m.meta.prevTS);
   if (!Number.isFinite(prevTS) || prevTS <= 0) return new Array<number>(HEALTH_MINUTES).fill(0);
   const quiet = Math.max(0, Math.floor(now / 60_000) - Math.floor(prevTS / 60_000));
