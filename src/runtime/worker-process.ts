@@ -15,7 +15,7 @@ import { checkRedis } from './redis-checks.js';
 import { createLogger, type Logger } from './logger.js';
 import { Redactor } from './redact.js';
 import { onShutdown } from './shutdown.js';
-import { startTracing } from '../observability/tracing.js';
+import { NO_TRACING, startTracing } from '../observability/tracing.js';
 
 /** Every name `start` accepts: the worker components (read at call time, so a new one is picked up) and the API. */
 export function processComponents(): string[] {
@@ -73,7 +73,12 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
   const logger = createLogger({ level: config.logLevel, name, redactor, destination: opts.logDestination });
   const metrics = new Metrics();
   // Off unless an OTEL_* variable asks for traces; only then is the OpenTelemetry SDK loaded.
-  const tracing = await startTracing({ env: opts.env ?? process.env, serviceName: `order-notify-${name}`, scrub: (t) => redactor.text(t) });
+  // A tracing problem (a malformed OTEL_* value) costs the traces, never the service.
+  const tracing = await startTracing({ env: opts.env ?? process.env, serviceName: `order-notify-${name}`, scrub: (t) => redactor.text(t) })
+    .catch((e: unknown) => {
+      logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'tracing could not start; running without it (see docs/tracing.md)');
+      return NO_TRACING;
+    });
   const cleanups: Array<() => Promise<void>> = [() => tracing.shutdown()];
   const cleanup = async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined); };
 
