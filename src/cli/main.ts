@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from '../runtime/exit-codes.js';
-import { processIO, type CliIO } from './io.js';
+import { processIO, sanitizedIO, type CliIO } from './io.js';
 
 // Commands are imported when they run: BullMQ, zod, fastify and the vendor clients cost seconds of start-up that
 // `--help` or `order` should not pay for.
@@ -15,7 +15,8 @@ ${EXIT_CODES_HELP}`;
  * Builds the `order-notify` program; `setCode` receives each action's exit code. `components` is the list `start`
  * accepts (read from WORKER_COMPONENTS at call time, so a component added later shows up by itself).
  */
-export function buildProgram(io: CliIO, setCode: (code: ExitCode) => void, components: readonly string[] = []): Command {
+export function buildProgram(rawIO: CliIO, setCode: (code: ExitCode) => void, components: readonly string[] = []): Command {
+  const io = sanitizedIO(rawIO);
   const run = (command: () => Promise<ExitCode>) => import('./errors.js').then(({ runCommand }) => runCommand(io, command)).then(setCode);
   const program = new Command('order-notify')
     .description('Turns order.paid events into chat messages through MantaGO, JoinChat, Metabot and Twin24 (BullMQ on Redis).')

@@ -6,7 +6,7 @@ import { durationMs, rateLimit, type RateLimit } from './duration.js';
  * A bad value stops start-up with one message naming every bad variable (see ConfigError).
  */
 const optionalText = z.string().trim().min(1).optional();
-const url = z.url({ message: 'must be an absolute http(s) URL' });
+const url = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -78,12 +78,27 @@ const envSchema = z.object({
   HTTP_PORT: port.default(3000),
   METRICS_PORT: port.default(9464),
   INGEST_TOKEN: optionalText,
+  /** Reads per-order records (GET /v1/orders/{id}): personal data, so a token of its own, never the ingest one. */
+  ORDERS_READ_TOKEN: optionalText,
   INGEST_BODY_LIMIT: positiveInt.default(256 * 1024),
+  /** Failed sign-ins / bearer checks allowed per client and window before every attempt gets 429. */
+  AUTH_FAILURE_LIMIT: rateLimit.default({ max: 10, durationMs: 60_000 }),
   DASHBOARD_ENABLED: bool.default(true),
   DASHBOARD_USER: optionalText,
   DASHBOARD_PASSWORD: optionalText,
+  /** Optional second dashboard login that may also retry, promote and remove failed jobs. */
+  DASHBOARD_OPERATOR_USER: optionalText,
+  DASHBOARD_OPERATOR_PASSWORD: optionalText,
   SHUTDOWN_TIMEOUT: durationMs.default(25_000),
 });
+
+/** Shortest RESULTS_WEBHOOK_SECRET accepted (each, when several are listed for a rotation). */
+export const MIN_WEBHOOK_SECRET_BYTES = 24;
+
+function httpsOrLoopback(raw: string): boolean {
+  const u = new URL(raw);
+  return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
+}
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -121,7 +136,10 @@ export interface AppConfig {
   /** Vendors left out for lack of credentials, with the variables that would enable them. */
   disabledVendors: Array<{ vendor: string; missing: string[] }>;
   results: { webhookUrl?: string; webhookSecret?: string };
-  http: { port: number; metricsPort: number; ingestToken?: string; bodyLimit: number; dashboard: { enabled: boolean; user?: string; password?: string } };
+  http: {
+    port: number; metricsPort: number; ingestToken?: string; ordersReadToken?: string; bodyLimit: number; authFailureLimit: RateLimit;
+    dashboard: { enabled: boolean; user?: string; password?: string; operator?: { user: string; password: string } };
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -189,7 +207,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`QUEUE_PREFIX: must hold a hash tag on Redis Cluster, e.g. {${e.QUEUE_PREFIX}} (REDIS_CLUSTER_NODES is set)`);
   }
   if (e.RESULTS_WEBHOOK_URL && !e.RESULTS_WEBHOOK_SECRET) problems.push('RESULTS_WEBHOOK_SECRET: required when RESULTS_WEBHOOK_URL is set (the webhook is always signed)');
+  if (e.RESULTS_WEBHOOK_URL && !httpsOrLoopback(e.RESULTS_WEBHOOK_URL)) problems.push('RESULTS_WEBHOOK_URL: must be https:// (plain http only to localhost / 127.0.0.1 / ::1): the notifications carry customer data');
+  for (const [i, secret] of (e.RESULTS_WEBHOOK_SECRET ?? '').split(',').map((x) => x.trim()).filter(Boolean).entries()) {
+    const bytes = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64').length : Buffer.byteLength(secret);
+    if (bytes < MIN_WEBHOOK_SECRET_BYTES) problems.push(`RESULTS_WEBHOOK_SECRET: secret #${i + 1} is ${bytes} bytes; at least ${MIN_WEBHOOK_SECRET_BYTES} are required (e.g. whsec_ followed by \`openssl rand -base64 32\`)`);
+  }
   if (Boolean(e.DASHBOARD_USER) !== Boolean(e.DASHBOARD_PASSWORD)) problems.push('DASHBOARD_USER / DASHBOARD_PASSWORD: set both or neither');
+  if (Boolean(e.DASHBOARD_OPERATOR_USER) !== Boolean(e.DASHBOARD_OPERATOR_PASSWORD)) problems.push('DASHBOARD_OPERATOR_USER / DASHBOARD_OPERATOR_PASSWORD: set both or neither');
+  if (e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_USER === e.DASHBOARD_USER) problems.push('DASHBOARD_OPERATOR_USER: must differ from DASHBOARD_USER (the user name decides the role)');
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -209,8 +234,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     disabledVendors,
     results: { webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET },
     http: {
-      port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, bodyLimit: e.INGEST_BODY_LIMIT,
-      dashboard: { enabled: e.DASHBOARD_ENABLED, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
+      port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, ordersReadToken: e.ORDERS_READ_TOKEN,
+      bodyLimit: e.INGEST_BODY_LIMIT, authFailureLimit: e.AUTH_FAILURE_LIMIT,
+      dashboard: {
+        enabled: e.DASHBOARD_ENABLED, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD,
+        operator: e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_PASSWORD ? { user: e.DASHBOARD_OPERATOR_USER, password: e.DASHBOARD_OPERATOR_PASSWORD } : undefined,
+      },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
   };

@@ -7,7 +7,8 @@ export function secretValues(config: AppConfig): string[] {
   return [
     v.mantago?.token, v.mantago?.secret, v.joinchat?.secret, v.metabot?.token,
     twin24?.kind === 'static' ? twin24.token : twin24?.password,
-    config.results.webhookSecret, config.http.ingestToken, config.http.dashboard.password,
+    ...(config.results.webhookSecret?.split(',').map((x) => x.trim()) ?? []), config.http.ingestToken, config.http.ordersReadToken, config.http.dashboard.password,
+    config.http.dashboard.operator?.password,
     ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? [])]),
   ].filter((s): s is string => Boolean(s));
 }

@@ -12,6 +12,16 @@ export interface VendorErrorDetails {
   status?: number;
 }
 
+/** Longest vendor text kept in an error: it lands in logs, the failed job and the dashboard. */
+export const MAX_VENDOR_TEXT = 500;
+
+/** A vendor's own text, as we keep it: control characters out (they would reach a terminal), at most MAX_VENDOR_TEXT. */
+export function vendorText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ');
+  return clean.length > MAX_VENDOR_TEXT ? `${clean.slice(0, MAX_VENDOR_TEXT)}…` : clean;
+}
+
 export abstract class VendorError extends Error {
   abstract readonly kind: VendorErrorKind;
   readonly vendor: string;
@@ -19,7 +29,7 @@ export abstract class VendorError extends Error {
   readonly status?: number;
   constructor(message: string, details: VendorErrorDetails, options?: { cause?: unknown }) {
     // The message is what lands on the dashboard's failed job: vendor, code and the vendor's text.
-    super(`${details.vendor}${details.code !== undefined ? ` ${details.code}` : ''}: ${message}`, options);
+    super(`${details.vendor}${details.code !== undefined ? ` ${vendorText(String(details.code)).slice(0, 64)}` : ''}: ${vendorText(message)}`, options);
     this.vendor = details.vendor;
     this.code = details.code;
     this.status = details.status;

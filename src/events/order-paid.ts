@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from './http-url.js';
 
 /**
  * The `order.paid` event: what the monolith tells us, validated at every entrance (producer, HTTP ingest, fan-out).
@@ -42,7 +43,7 @@ export const orderItemSchema = z
     quantity: z.number().int().positive('must be a positive whole number').max(1_000_000),
     unitPrice: money,
     sku: text(100).optional(),
-    imageUrl: z.url().max(2_000).optional(),
+    imageUrl: httpUrl().optional(),
   })
   .strict();
 
@@ -59,6 +60,41 @@ export const addressSchema = z
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_EXTRA_DEPTH = 6;
+/**
+ * Caps on the unknown extra fields (everything the schema below does not name): they ride along in job data, the
+ * dashboard and logs, so their size is bounded like every known field. Documented in docs/events.md.
+ */
+export const MAX_EXTRA_STRING = 2_000;
+export const MAX_EXTRA_BYTES = 16_384;
+const KNOWN_FIELDS = new Set(['event', 'orderId', 'paidAt', 'currency', 'total', 'items', 'customer', 'orderUrl', 'paymentMethod', 'shippingAddress']);
+
+/** Size of the extra fields (JSON-ish: keys and strings by UTF-8 length, other values by a small constant); stops past the cap. */
+function extraProblem(input: unknown): string | undefined {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
+  let bytes = 0;
+  const walk = (value: unknown, path: string, depth: number): string | undefined => {
+    if (typeof value === 'string') {
+      if (value.length > MAX_EXTRA_STRING) return `${path}: extra text fields may be at most ${MAX_EXTRA_STRING} characters`;
+      bytes += Buffer.byteLength(value) + 2;
+    } else if (value !== null && typeof value === 'object' && depth <= MAX_EXTRA_DEPTH) {
+      for (const [k, v] of Object.entries(value)) {
+        bytes += Buffer.byteLength(k) + 4;
+        if (bytes > MAX_EXTRA_BYTES) break;
+        const problem = walk(v, `${path}.${k}`, depth + 1);
+        if (problem) return problem;
+      }
+    } else {
+      bytes += 8;
+    }
+    return bytes > MAX_EXTRA_BYTES ? `${path.split('.')[1] ?? path}: the extra fields (those this schema does not name) may hold at most ${MAX_EXTRA_BYTES} bytes in all` : undefined;
+  };
+  for (const [k, v] of Object.entries(input)) {
+    if (KNOWN_FIELDS.has(k)) continue;
+    const problem = walk(v, `.${k}`, 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 /** Walks unknown extra fields: no pollution keys, bounded depth. Returns the first problem with its path. */
 function findHostile(value: unknown, path: string, depth: number): string | undefined {
@@ -88,7 +124,7 @@ const orderPaidFields = z
         channels: channelsSchema,
       })
       .strict(),
-    orderUrl: z.url().max(2_000).optional(),
+    orderUrl: httpUrl().optional(),
     paymentMethod: text(100).optional(),
     shippingAddress: addressSchema.optional(),
   });
@@ -98,7 +134,7 @@ const orderPaidFields = z
  * own `__proto__` key (assigning it sets a prototype), so a check on the parsed output never sees it.
  */
 export const orderPaidSchema = z.preprocess((input, ctx) => {
-  const problem = findHostile(input, '', 0);
+  const problem = findHostile(input, '', 0) ?? extraProblem(input);
   if (problem) ctx.addIssue({ code: 'custom', message: problem.replace(/^\./, ''), path: [], input });
   return input;
 }, orderPaidFields);

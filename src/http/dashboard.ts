@@ -6,26 +6,37 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { RedisConnection } from '../queues/connection.js';
 import { allQueueNames } from '../queues/names.js';
+import type { Logger } from '../runtime/logger.js';
 import type { Redactor } from '../runtime/redact.js';
-import { requireBasic } from './auth.js';
+import { requireBasic, type AuthFailureLimiter, type BasicUser } from './auth.js';
+import { decide, queueFlagsFor, type DashboardRole } from './dashboard-policy.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
+/** Job ids written into one audit line at most (a "retry all" of a large failed set logs the count and the first ones). */
+const AUDIT_MAX_IDS = 500;
 
 export interface DashboardOptions {
   connection: RedisConnection;
   prefix: string;
-  credentials: { user: string; password: string };
+  /** The read-only user, and the optional operator. */
+  users: ReadonlyArray<BasicUser<DashboardRole>>;
   redactor: Redactor;
+  logger: Logger;
+  limiter?: AuthFailureLimiter;
   queueNames?: readonly string[];
 }
 
 /** Job texts Bull Board shows unformatted: failure reasons, stack traces and job logs may quote a vendor answer. */
 const TEXT_FIELDS = new Set(['failedReason', 'stacktrace', 'logs']);
 
+interface BoardQueue { getJob(id: string): Promise<{ getState(): Promise<string>; id?: string } | undefined | null>; getJobs(s: string[], start?: number, end?: number): Promise<Array<{ id?: string }>>; getJobCounts(): Promise<Record<string, number>> }
+
 /**
- * Bull Board for every queue, behind basic auth. Job data and return values go through the project's Redactor
- * (secrets removed, phones and e-mails masked), failure texts are scrubbed too, and because the board now shows
- * masked data, saving edited job data is refused: it would write the masks into the job.
+ * Bull Board for every queue, behind basic auth, with roles (see dashboard-policy.ts). One board serves both roles:
+ * the sign-in decides the role per request, Bull Board's handler hook `before` enforces the allow-list on every API
+ * call, and `after` tells the UI the role's flags (`readOnlyMode` for a viewer) so it hides what would be refused.
+ * Job data and return values go through the project's Redactor (secrets removed, phones and e-mails masked), and
+ * failure texts are scrubbed too.
  */
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<{ close(): Promise<void> }> {
   const queues = (opts.queueNames ?? allQueueNames()).map((name) => {
@@ -39,6 +50,39 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     adapter.setFormatter('returnValue', (value: unknown) => opts.redactor.value(value));
     return adapter;
   });
+  // Bull Board hands its hooks the request's headers object, not the Fastify request: the sign-in is keyed by it.
+  const signedIn = new WeakMap<object, BasicUser<DashboardRole>>();
+  const log = opts.logger.child({ component: 'dashboard' });
+
+  async function guard(ctx: HookContext) {
+    const req = ctx.request as unknown as { headers?: object; params?: Record<string, string>; queues?: Map<string, BoardQueue> } | undefined;
+    const user = req?.headers ? signedIn.get(req.headers) : undefined;
+    const decision = decide(user?.role, ctx.method, ctx.route, req?.params);
+    if (!decision.allow) {
+      if (ctx.method.toLowerCase() !== 'get') log.warn({ user: user?.user, role: user?.role, action: `${ctx.method.toUpperCase()} ${ctx.route}`, queue: req?.params?.queueName }, 'dashboard action refused');
+      return { allow: false, status: 403 as const, message: decision.reason };
+    }
+    if (!decision.audit) return undefined;
+    const queueName = req?.params?.queueName;
+    const queue = queueName ? req?.queues?.get(queueName) : undefined;
+    if (!queue) return undefined; // Bull Board answers 404 itself
+    let jobIds: string[] = [];
+    let total: number | undefined;
+    if (decision.jobState) {
+      const id = req!.params!.jobId!;
+      const job = await queue.getJob(id);
+      const state = job ? await job.getState() : 'missing';
+      if (job && state !== decision.jobState) {
+        return { allow: false, status: 403 as const, message: `job ${id} is ${state}: only ${decision.jobState} jobs may be ${decision.action.split('-')[0]}d here` };
+      }
+      jobIds = [id];
+    } else if (decision.bulkState) {
+      total = (await queue.getJobCounts())[decision.bulkState] ?? 0;
+      jobIds = (await queue.getJobs([decision.bulkState], 0, AUDIT_MAX_IDS - 1)).map((j) => String(j.id));
+    }
+    log.info({ user: user!.user, role: user!.role, action: decision.action, queue: queueName, jobIds, ...(total !== undefined ? { total } : {}) }, 'dashboard action');
+    return undefined;
+  }
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
@@ -49,19 +93,28 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     options: {
       uiConfig: { boardTitle: 'order-notify' },
       handlerHooks: {
-        before: (ctx: HookContext) => (ctx.route.endsWith('/update-data')
-          ? { allow: false, status: 403, message: 'job data is shown redacted here, so it cannot be edited from the dashboard' }
-          : undefined),
-        after: (_ctx: HookContext, result: ControllerHandlerReturnType) => ({ ...result, body: scrubTexts(result.body, opts.redactor) }),
+        before: guard,
+        after: (ctx: HookContext, result: ControllerHandlerReturnType) => {
+          const headers = (ctx.request as unknown as { headers?: object } | undefined)?.headers;
+          const role = headers ? signedIn.get(headers)?.role : undefined;
+          return { ...result, body: withRoleFlags(scrubTexts(result.body, opts.redactor), role) };
+        },
       },
     },
   });
 
   await app.register(async (scope) => {
-    scope.addHook('onRequest', requireBasic(opts.credentials.user, opts.credentials.password));
+    scope.addHook('onRequest', requireBasic(opts.users, { limiter: opts.limiter, onUser: (req, user) => signedIn.set(req.headers, user) }));
     await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   });
   return { close: async () => { await Promise.all(queues.map((q) => q.close())); } };
+}
+
+function withRoleFlags<T>(body: T, role: DashboardRole | undefined): T {
+  const b = body as { queues?: unknown };
+  if (!b || typeof b !== 'object' || !Array.isArray(b.queues)) return body;
+  const flags = queueFlagsFor(role);
+  return { ...b, queues: b.queues.map((q: unknown) => (q && typeof q === 'object' ? { ...q, ...flags } : q)) } as T;
 }
 
 function scrubTexts<T>(body: T, redactor: Redactor, key = '', depth = 0): T {

@@ -2,12 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
 import type { OrderNotifyProducer } from '../producer/producer.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
-import { requireBearer } from './auth.js';
+import type { Redactor } from '../runtime/redact.js';
+import { requireBearer, type AuthFailureLimiter, type ScopedToken } from './auth.js';
+import { SCOPES } from './credentials.js';
 
 export interface ApiRouteDeps {
   producer: OrderNotifyProducer;
   metrics: Metrics;
-  ingestToken: string;
+  tokens: readonly ScopedToken[];
+  limiter?: AuthFailureLimiter;
+  redactor: Redactor;
   tracing?: Tracing;
 }
 
@@ -16,11 +20,13 @@ export interface ApiRouteDeps {
  * the producer underneath). Errors are shaped by the server's error handler (400 field list, 413, 503).
  */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): void {
-  const { producer, metrics } = deps;
-  const auth = requireBearer(deps.ingestToken, () => metrics.ingestRequests.inc({ outcome: 'unauthorized' }));
+  const { producer, metrics, limiter } = deps;
+  const ingestAuth = requireBearer(deps.tokens, SCOPES.ingest, {
+    limiter, hint: 'INGEST_TOKEN', onRejected: () => metrics.ingestRequests.inc({ outcome: 'unauthorized' }),
+  });
 
   const tracing = deps.tracing ?? NO_TRACING;
-  app.post('/v1/events/order-paid', { onRequest: auth }, async (req, reply) => tracing.span('POST /v1/events/order-paid', {
+  app.post('/v1/events/order-paid', { onRequest: ingestAuth }, async (req, reply) => tracing.span('POST /v1/events/order-paid', {
     kind: 'server', parent: traceCarrier(req.headers), attributes: { 'http.request.method': 'POST', 'http.route': '/v1/events/order-paid' },
   }, async (span) => {
     const result = await producer.orderPaid(req.body);
@@ -30,11 +36,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): voi
     return reply.code(202).send(result);
   }));
 
-  // The per-order record holds customer data and bot answers: same token as ingest.
-  app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', { onRequest: requireBearer(deps.ingestToken) }, async (req, reply) => {
+  // The per-order record holds customer data and bot answers: only the read scope (ORDERS_READ_TOKEN), never the
+  // ingest token; it goes out through the same Redactor as logs and the dashboard (the CLI `order` too).
+  const readAuth = requireBearer(deps.tokens, SCOPES.readOrders, { limiter, hint: 'ORDERS_READ_TOKEN' });
+  app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', { onRequest: readAuth }, async (req, reply) => {
     const order = await producer.getOrder(req.params.orderId);
     if (!order) return reply.code(404).send({ error: `order ${req.params.orderId} is unknown (never received, or older than ORDER_RETENTION)` });
-    return order;
+    return deps.redactor.value(order);
   });
 }
 

@@ -1,3 +1,5 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config/env.js';
@@ -11,7 +13,8 @@ import { createRedis, type RedisConnection } from '../queues/connection.js';
 import type { Logger } from '../runtime/logger.js';
 import { Redactor } from '../runtime/redact.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
-import { resolveApiCredentials, type ApiCredentials } from './credentials.js';
+import type { AuthFailureLimiter } from './auth.js';
+import { bearerTokens, dashboardUsers, resolveApiCredentials, type ApiCredentials } from './credentials.js';
 import { DASHBOARD_PATH, registerDashboard } from './dashboard.js';
 import { registerApiRoutes } from './routes.js';
 import { registerTimeline } from './timeline.js';
@@ -57,6 +60,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const redactor = opts.redactor ?? new Redactor(secretValues(config));
   redactor.remember(credentials.ingestToken);
   redactor.remember(credentials.dashboard?.password);
+  redactor.remember(credentials.dashboardOperator?.password);
+  redactor.remember(credentials.ordersReadToken);
   const logger = opts.logger.child({ component: 'api' });
   const metrics = opts.metrics ?? new Metrics();
   const ownsConnection = !opts.connection;
@@ -70,7 +75,26 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const gauges = opts.queueGauges === false ? undefined : new QueueDepthGauges(metrics, connection, config.queuePrefix);
   let stopping = false;
 
-  const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000 });
+  // maxParamLength: an order id may be 200 characters, each up to 12 once percent-encoded (GET /v1/orders/{id}).
+  const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000, routerOptions: { maxParamLength: 2_400 } });
+  // Security headers on every answer; the dashboard's page loads only its own scripts and styles and may not be
+  // framed (a framed "retry all" could be clickjacked). Bull Board's UI needs inline styles and data: images.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'], connectSrc: ["'self'"], objectSrc: ["'none'"], baseUri: ["'self'"],
+        formAction: ["'self'"], frameAncestors: ["'none'"],
+      },
+    },
+    // The API is also called from other origins' servers (the monolith), never from their pages.
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  // Failed authentications per client (IP): global: false, so nothing else is limited; see AuthFailureLimiter.
+  await app.register(rateLimit, { global: false });
+  const limiterCheck = app.createRateLimit({ max: config.http.authFailureLimit.max, timeWindow: config.http.authFailureLimit.durationMs });
+  const limiter: AuthFailureLimiter = { check: (req, o) => limiterCheck(req, o) as ReturnType<AuthFailureLimiter['check']> };
   // JSON bodies must be valid UTF-8: the default parser would turn bad bytes into U+FFFD and accept the event.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -111,7 +135,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  registerApiRoutes(app, { producer, metrics, ingestToken: credentials.ingestToken, tracing: opts.tracing });
+  registerApiRoutes(app, { producer, metrics, tokens: bearerTokens(credentials), limiter, redactor, tracing: opts.tracing });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
@@ -125,14 +149,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       return reply.code(503).send({ status: 'not ready', reason: e instanceof Error ? e.message : String(e) });
     }
   });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.scrape()));
+  // No /metrics here: it is served on METRICS_PORT (see runtime/worker-process.ts), never on the public API port.
 
   const dashboard = credentials.dashboard
-    ? await registerDashboard(app, { connection, prefix: config.queuePrefix, credentials: credentials.dashboard, redactor })
+    ? await registerDashboard(app, { connection, prefix: config.queuePrefix, users: dashboardUsers(credentials), redactor, logger, limiter })
     : undefined;
   // The order timeline page (docs/timeline.md) sits behind the same login as the board.
   const timeline = credentials.dashboard
-    ? await registerTimeline(app, { connection, prefix: config.queuePrefix, orderRetentionMs: config.orderRetentionMs, credentials: credentials.dashboard, redactor })
+    ? await registerTimeline(app, { connection, prefix: config.queuePrefix, orderRetentionMs: config.orderRetentionMs, users: dashboardUsers(credentials), limiter, redactor })
     : undefined;
   await app.ready();
 

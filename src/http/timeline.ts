@@ -4,7 +4,7 @@ import { readHistory, type HistoryEntry } from '../orders/history.js';
 import { OrderRecords, type OrderRecord } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import type { Redactor } from '../runtime/redact.js';
-import { requireBasic } from './auth.js';
+import { requireBasic, type AuthFailureLimiter, type BasicUser } from './auth.js';
 import { renderTimeline } from './timeline-html.js';
 import { VendorHealthReader } from './vendor-health.js';
 
@@ -14,8 +14,9 @@ export interface TimelineOptions {
   connection: RedisConnection;
   prefix: string;
   orderRetentionMs: number;
-  /** The dashboard's login: the page only reads, so whoever may look at the board may look here. */
-  credentials: { user: string; password: string };
+  /** The dashboard's logins: the page only reads, so whoever may look at the board may look here. */
+  users: ReadonlyArray<BasicUser>;
+  limiter?: AuthFailureLimiter;
   redactor: Redactor;
 }
 
@@ -39,7 +40,7 @@ export async function registerTimeline(app: FastifyInstance, opts: TimelineOptio
   const health = new VendorHealthReader(opts.connection, opts.prefix);
 
   await app.register(async (scope) => {
-    scope.addHook('onRequest', requireBasic(opts.credentials.user, opts.credentials.password));
+    scope.addHook('onRequest', requireBasic(opts.users, { limiter: opts.limiter }));
     scope.get(TIMELINE_PATH, async (req, reply) => {
       const parsed = query.safeParse(req.query);
       const orderId = parsed.success ? parsed.data.order || undefined : undefined;

@@ -6,21 +6,35 @@ import type { Metrics } from './metrics.js';
 /** The states an operator watches; a rate-limited or paused vendor shows as growing `waiting`. */
 export const JOB_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
+/** Counts younger than this are served from the last read: a scrape storm must not become a Redis storm. */
+export const QUEUE_COUNTS_MAX_AGE_MS = 5_000;
+
 /**
- * Reads jobs per queue and state at scrape time (never cached: a stale depth is worse than none) and tells
- * `order_notify_redis_up` whether Redis answered. Every process reports every queue; aggregate with
- * `max by (queue, state)`.
+ * Reads jobs per queue and state at scrape time and tells `order_notify_redis_up` whether Redis answered. Each read
+ * is 8 queues × 7 states, so a read at most every QUEUE_COUNTS_MAX_AGE_MS is shared by the scrapes in between
+ * (and concurrent scrapes share one read in flight); a failed read is never cached. Every process reports every
+ * queue; aggregate with `max by (queue, state)`.
  */
 export class QueueDepthGauges {
   private readonly queues: Queue[];
+  private lastReadAt = -Infinity;
+  private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly metrics: Metrics, connection: RedisConnection, prefix: string, names: readonly string[] = allQueueNames()) {
+  constructor(private readonly metrics: Metrics, connection: RedisConnection, prefix: string, names: readonly string[] = allQueueNames(),
+    private readonly maxAgeMs = QUEUE_COUNTS_MAX_AGE_MS) {
     this.queues = names.map((name) => {
       const q = new Queue(name, { connection, prefix });
       q.on('error', () => {}); // reported through order_notify_redis_up and /readyz
       return q;
     });
-    metrics.onScrape(() => this.refresh());
+    metrics.onScrape(() => this.cachedRefresh());
+  }
+
+  /** What a scrape calls: the last read when it is fresh enough, else one shared read. */
+  cachedRefresh(): Promise<void> {
+    if (performance.now() - this.lastReadAt < this.maxAgeMs) return Promise.resolve();
+    this.inFlight ??= this.refresh().then(() => { this.lastReadAt = performance.now(); }).finally(() => { this.inFlight = undefined; });
+    return this.inFlight;
   }
 
   /** A worker connection queues commands while Redis is away; the deadline keeps a scrape from hanging on it. */

@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import { RateLimitedVendorError } from '../delivery/errors.js';
@@ -11,28 +10,14 @@ import type { Logger } from '../runtime/logger.js';
 import { createVendorHttp } from '../vendors/http.js';
 import { orderNotificationSchema } from './handback.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
+import { signWebhook, webhookSigners, type WebhookSigner } from './webhook-signature.js';
 
 /**
- * The optional webhook leg of the hand-back: each `order.notification` is POSTed to RESULTS_WEBHOOK_URL, signed
- * with HMAC-SHA256 over the exact body bytes, with retries and jittered backoff like a vendor delivery.
+ * The optional webhook leg of the hand-back: each `order.notification` is POSTed to RESULTS_WEBHOOK_URL, signed by
+ * the Standard Webhooks scheme (see webhook-signature.ts; the id and timestamp are signed with the body, so a
+ * captured request cannot be replayed later), with retries and jittered backoff like a vendor delivery.
  */
-export const SIGNATURE_HEADER = 'x-order-notify-signature';
-export const TIMESTAMP_HEADER = 'x-order-notify-timestamp';
-export const EVENT_HEADER = 'x-order-notify-event';
 const TARGET = 'results-webhook';
-
-/** `sha256=<hex>` of HMAC-SHA256(secret, body). Sign the bytes you send; verify the bytes you received. */
-export function signWebhookBody(body: string | Buffer, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
-/** Constant-time check of a received signature header against the raw body. */
-export function verifyWebhookSignature(rawBody: string | Buffer, header: string | undefined, secret: string): boolean {
-  if (!header) return false;
-  const expected = Buffer.from(signWebhookBody(rawBody, secret));
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 export interface WebhookWorkerDeps {
   config: AppConfig;
@@ -45,6 +30,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
   const { config, connection } = deps;
   const { webhookUrl, webhookSecret } = config.results;
   if (!webhookUrl || !webhookSecret) throw new Error('results-webhook needs RESULTS_WEBHOOK_URL and RESULTS_WEBHOOK_SECRET');
+  const signers: WebhookSigner[] = webhookSigners(webhookSecret);
   const logger = deps.logger.child({ worker: TARGET, host: new URL(webhookUrl).host });
   const prefix = config.queuePrefix;
   const http = createVendorHttp(config.delivery.vendorTimeoutMs);
@@ -58,12 +44,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
     }
     // Serialise once; these exact bytes are signed and sent.
     const body = JSON.stringify(parsed.data);
-    const headers = {
-      'content-type': 'application/json',
-      [SIGNATURE_HEADER]: signWebhookBody(body, webhookSecret!),
-      [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
-      [EVENT_HEADER]: parsed.data.eventId,
-    };
+    // webhook-id is the event id: the same on every retry, so a receiver drops a duplicate by it.
+    const headers = { 'content-type': 'application/json', ...signWebhook(signers, parsed.data.eventId, new Date(), body) };
     const log = { eventId: parsed.data.eventId, orderId: parsed.data.orderId, attempt: job.attemptsMade + 1 };
     try {
       const res = await http.post(webhookUrl!, body, { headers });

@@ -71,7 +71,9 @@ export async function startOutOfTheBox(opts: OutOfTheBoxOptions = {}): Promise<O
       env.LOG_LEVEL ??= 'warn';
     }
     env.HTTP_PORT ??= String(await portOr(3000));
-    running = await startProcess(processComponents(), { env, generateMissingCredentials: true, logDestination: opts.logDestination });
+    env.METRICS_PORT ??= String(await portOr(9464));
+    // Generated credentials and an embedded Redis: this run is for this machine only, so it listens on loopback.
+    running = await startProcess(processComponents(), { env, generateMissingCredentials: true, logDestination: opts.logDestination, host: '127.0.0.1' });
     printAccess(out, running);
   } catch (e) {
     await cleanup();

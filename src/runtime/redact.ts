@@ -22,11 +22,41 @@ export function maskEmail(value: string): string {
   return `${value[0]}***${value.slice(at)}`;
 }
 
-const CREDENTIAL_IN_TEXT = /(["']?(?:[a-z_]*token|[a-z_]*secret|password|refreshToken)["']?\s*[:=]\s*["']?)[^"',}&\s]+/gi;
-const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
-const EMAIL_IN_TEXT = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+/*
+ * Linear time: every quantifier below is bounded, so the work at one starting position is bounded by a constant and
+ * a scan is linear in the text's length (unbounded `[a-z_]*token` or `[…]*@` made a 200 KB field take 79 s).
+ * test/runtime/redact.test.ts checks that no pattern regains an unbounded quantifier.
+ */
+const CREDENTIAL_IN_TEXT = /(["']?(?:[a-z_]{0,40}token|[a-z_]{0,40}secret|password|refreshToken)["']?\s{0,8}[:=]\s{0,8}["']?)[^"',}&\s]{1,1024}/gi;
+const BEARER = /(bearer\s{1,8})[A-Za-z0-9._~+/=-]{1,4096}/gi;
+const EMAIL_IN_TEXT = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{0,63}(@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24})/g;
 /** Only international numbers ("+66 81 234 5678") are recognised in free text: bare digit runs are usually ids. */
 const PHONE_IN_TEXT = /\+\d[\d\s().-]{5,22}\d/g;
+export const TEXT_PATTERNS: readonly RegExp[] = [CREDENTIAL_IN_TEXT, BEARER, EMAIL_IN_TEXT, PHONE_IN_TEXT];
+
+/**
+ * Longest text scanned; the rest is cut off before scanning (log lines, failure reasons and vendor answers longer
+ * than this are not worth showing whole, and a cap bounds the cost of every scan).
+ */
+export const MAX_REDACTED_TEXT = 16_384;
+
+export function truncateText(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max)}…[${value.length - max} more characters]` : value;
+}
+
+/**
+ * Secrets learnt at run time in this process (a rotated MantaGO pair, a fresh Twin24 token): every Redactor removes
+ * them too, so the logger made at start-up does not need to know which vendor rotates what. Only the newest
+ * MAX_LEARNT are kept: an older rotated credential no longer works.
+ */
+const LEARNT: string[] = [];
+const MAX_LEARNT = 64;
+
+export function learnSecret(value: string | undefined): void {
+  if (!value || value.length < 6 || LEARNT.includes(value)) return;
+  LEARNT.push(value);
+  if (LEARNT.length > MAX_LEARNT) LEARNT.shift();
+}
 
 export class Redactor {
   private readonly known: string[];
@@ -41,10 +71,15 @@ export class Redactor {
   }
 
   text(value: string): string {
-    let out = value.replace(BEARER, `$1${REDACTED}`).replace(CREDENTIAL_IN_TEXT, `$1${REDACTED}`)
-      .replace(EMAIL_IN_TEXT, '$1***$2').replace(PHONE_IN_TEXT, (m) => `+${maskPhone(m)}`);
+    // Known secrets first, on a little more than is kept: a secret cut in half by the truncation would leak its start.
+    let out = value.length > MAX_REDACTED_TEXT ? value.slice(0, MAX_REDACTED_TEXT + 512) : value;
     for (const s of this.known) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    return out;
+    for (const s of LEARNT) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    const cut = out.length > MAX_REDACTED_TEXT;
+    if (cut) out = out.slice(0, MAX_REDACTED_TEXT);
+    out = out.replace(BEARER, `$1${REDACTED}`).replace(CREDENTIAL_IN_TEXT, `$1${REDACTED}`)
+      .replace(EMAIL_IN_TEXT, '$1***$2').replace(PHONE_IN_TEXT, (m) => `+${maskPhone(m)}`);
+    return cut ? `${out}…[cut: ${value.length} characters in all]` : out;
   }
 
   value(value: unknown, key = '', depth = 0): unknown {

@@ -41,9 +41,9 @@ export interface RunningProcess {
   logger: Logger;
   metrics: Metrics;
   components: string[];
-  /** Present when `api` runs here; its port also serves /healthz, /readyz and /metrics for the whole process. */
+  /** Present when `api` runs here; its port also serves /healthz and /readyz (metrics: `probes`). */
   api?: { url: string; port: number; credentials: ApiCredentials };
-  /** Present when only workers run here: the probe port (METRICS_PORT). */
+  /** The probe port (METRICS_PORT): /healthz, /readyz and /metrics for the whole process. */
   probes?: { port: number };
   /** Graceful stop: no new jobs or requests, active jobs get SHUTDOWN_TIMEOUT, then queues and Redis close. */
   close(): Promise<void>;
@@ -130,15 +130,17 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
     } else {
       gauges = new QueueDepthGauges(metrics, worker!, config.queuePrefix);
       cleanups.push(() => gauges!.close());
-      probes = await listenOrFail(() => startProbeServer({
-        port: config.http.metricsPort, host: opts.host, metrics,
-        ready: async () => {
-          if (stopping) throw new Error('shutting down');
-          await redisReady(worker!);
-        },
-      }), config.http.metricsPort, 'METRICS_PORT');
-      cleanups.push(() => probes!.close());
     }
+    // /metrics only ever on METRICS_PORT, never on the public API port; /healthz and /readyz here too.
+    const probeRedis = worker ?? producerConnection!;
+    probes = await listenOrFail(() => startProbeServer({
+      port: config.http.metricsPort, host: opts.host, metrics,
+      ready: async () => {
+        if (stopping) throw new Error('shutting down');
+        await redisReady(probeRedis);
+      },
+    }), config.http.metricsPort, 'METRICS_PORT');
+    cleanups.push(() => probes!.close());
     logger.info({ components: names, httpPort: apiAddress?.port, metricsPort: probes?.port }, 'process ready');
 
     let closing: Promise<void> | undefined;

@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderNotificationSchema, type OrderNotification } from '../../src/orders/handback.js';
-import { verifyWebhookSignature } from '../../src/orders/webhook.js';
+import { verifyWebhook } from '../../src/orders/webhook-signature.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { waitFor } from '../support/wait.js';
 import { jobsOf, lastSeq, orderIdOf, phoneOf, RULE, startRig, tickUntilSettled, type Pipeline, type Rig } from './rig.js';
@@ -26,7 +26,7 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const eventId = String(req.headers['x-order-notify-event']);
+      const eventId = String(req.headers['webhook-id']);
       const fail = received.filter((r) => r.answered === 200).length % 5 === 0 && !failedOnce.has(eventId);
       if (fail) failedOnce.add(eventId);
       const answered = fail ? 503 : 200;
@@ -135,12 +135,14 @@ describe('Twin24 correlation, end to end (real Redis + sandbox timeline)', () =>
     const ids = ok.map((r) => JSON.parse(r.body).eventId as string);
     expect(new Set(ids)).toEqual(distinct);
     for (const r of ok) {
-      const header = String(r.headers['x-order-notify-signature']);
-      expect(header).toBe(`sha256=${createHmac('sha256', SECRET).update(r.body).digest('hex')}`);
-      expect(verifyWebhookSignature(r.body, header, SECRET)).toBe(true);
-      expect(verifyWebhookSignature(`${r.body} `, header, SECRET)).toBe(false);
-      expect(String(r.headers['x-order-notify-timestamp'])).toMatch(/^\d{10}$/);
-      expect(r.headers['x-order-notify-event']).toBe(JSON.parse(r.body).eventId);
+      // Standard Webhooks: v1,<base64 HMAC-SHA256 of "id.timestamp.body">, computed here independently.
+      const [id, ts, sig] = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => String(r.headers[h]));
+      expect(ts).toMatch(/^\d{10}$/);
+      expect(sig).toBe(`v1,${createHmac('sha256', SECRET).update(`${id}.${ts}.${r.body}`).digest('base64')}`);
+      const headers = { 'webhook-id': id!, 'webhook-timestamp': ts!, 'webhook-signature': sig! };
+      expect(() => verifyWebhook(SECRET, r.body, headers)).not.toThrow();
+      expect(() => verifyWebhook(SECRET, `${r.body} `, headers)).toThrow();
+      expect(id).toBe(JSON.parse(r.body).eventId);
       expect(orderNotificationSchema.safeParse(JSON.parse(r.body)).success).toBe(true);
     }
     const refused = receiver.received.filter((r) => r.answered === 503);

@@ -3,7 +3,7 @@ import { encodeQuery } from '../../src/correlation/analyse-client.js';
 import { isResultPresent, statusMeaning } from '../../src/correlation/status.js';
 import { coveringSpans, coveringWindows, twin24Instant } from '../../src/correlation/windows.js';
 import { notificationId, toNotification } from '../../src/orders/handback.js';
-import { signWebhookBody, verifyWebhookSignature } from '../../src/orders/webhook.js';
+import { signWebhook, verifyWebhook, webhookSigners } from '../../src/orders/webhook-signature.js';
 
 const H = 3_600_000;
 
@@ -64,13 +64,24 @@ describe('hand-back payload', () => {
     expect(n).toMatchObject({ version: 1, type: 'order.notification', final: true, at: '2026-01-01T00:00:00.000Z', result: { nps: 'x' } });
   });
 
-  it('signs and verifies the exact body bytes', () => {
+  it('signs by Standard Webhooks: id and timestamp signed with the body, old timestamps and other bodies refused, rotation', () => {
     const body = JSON.stringify({ a: 'ü' });
-    const sig = signWebhookBody(body, 's3cret');
-    expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
-    expect(verifyWebhookSignature(Buffer.from(body), sig, 's3cret')).toBe(true);
-    expect(verifyWebhookSignature(body, sig, 'other')).toBe(false);
-    expect(verifyWebhookSignature(body, undefined, 's3cret')).toBe(false);
-    expect(verifyWebhookSignature(body, 'sha256=00', 's3cret')).toBe(false);
+    const current = 'whsec_' + Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
+    const previous = 'previous-secret-0123456789abcdef';
+    const now = new Date();
+    const headers = signWebhook(webhookSigners(`${current},${previous}`), 'evt_1', now, body);
+    expect(headers['webhook-id']).toBe('evt_1');
+    expect(headers['webhook-timestamp']).toBe(String(Math.floor(now.getTime() / 1000)));
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+    // A receiver holding either secret accepts it during the rotation.
+    expect(() => verifyWebhook(current, Buffer.from(body), headers)).not.toThrow();
+    expect(() => verifyWebhook(previous, body, headers)).not.toThrow();
+    expect(() => verifyWebhook('some-other-secret-0123456789', body, headers)).toThrow(/signature/i);
+    expect(() => verifyWebhook(current, `${body} `, headers)).toThrow(/signature/i);
+    // Replay: the same request ten minutes later is refused, and a re-dated copy no longer matches its signature.
+    const old = signWebhook(webhookSigners(current), 'evt_1', new Date(Date.now() - 10 * 60_000), body);
+    expect(() => verifyWebhook(current, body, old)).toThrow(/too old/);
+    expect(() => verifyWebhook(current, body, { ...old, 'webhook-timestamp': headers['webhook-timestamp']! })).toThrow(/signature/i);
+    expect(() => verifyWebhook(current, body, { ...headers, 'webhook-id': 'evt_2' })).toThrow(/signature/i);
   });
 });

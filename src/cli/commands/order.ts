@@ -6,10 +6,12 @@ import { formatTable } from '../table.js';
 
 /** `order <orderId>`: the per-order record as a table (or JSON); exit 3 when the order is unknown. */
 export async function orderCommand(io: CliIO, orderId: string, opts: { json?: boolean }): Promise<ExitCode> {
-  const { config } = cliConfig(io);
+  const { config, redactor } = cliConfig(io);
   const producer = createProducer({ redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.queuePrefix });
   try {
-    const order = await producer.getOrder(orderId);
+    const raw = await producer.getOrder(orderId);
+    // The same Redactor as GET /v1/orders/{id}: secrets removed, phones and e-mails masked.
+    const order = raw && (redactor.value(raw) as typeof raw);
     if (!order) {
       io.stderr.write(`order ${orderId} not found (never received, or older than ORDER_RETENTION)\n`);
       return EXIT.notFound;

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { httpUrl } from '../../events/http-url.js';
 
 /** JoinChat (Messenger) message templates with every limit from VENDORS.md: what breaks one never gets queued. */
 const max = (n: number) => z.string().min(1).max(n, `must be at most ${n} characters`);
 
 const button = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('web_url'), url: z.url(), title: max(20) }).strict(),
+  z.object({ type: z.literal('web_url'), url: httpUrl(), title: max(20) }).strict(),
   z.object({
     type: z.literal('postback'),
     title: max(20),
@@ -12,7 +13,7 @@ const button = z.discriminatedUnion('type', [
   }).strict(),
 ]);
 
-const defaultAction = z.object({ type: z.literal('web_url'), url: z.url() }).strict();
+const defaultAction = z.object({ type: z.literal('web_url'), url: httpUrl() }).strict();
 
 const textTemplate = z.object({ template_type: z.literal('text'), text: max(640) }).strict();
 
@@ -27,7 +28,7 @@ const genericTemplate = z.object({
   elements: z.array(z.object({
     title: max(80),
     subtitle: max(80).optional(),
-    image_url: z.url().optional(),
+    image_url: httpUrl().optional(),
     default_action: defaultAction.optional(),
     buttons: z.array(button).max(3, 'allows at most 3 buttons').optional(),
   }).strict()).min(1).max(10, 'allows at most 10 elements'),
@@ -39,7 +40,7 @@ const listTemplate = z.object({
   elements: z.array(z.object({
     title: max(80),
     subtitle: max(80).optional(),
-    image_url: z.url().optional(),
+    image_url: httpUrl().optional(),
     default_action: defaultAction.optional(),
     buttons: z.array(button).max(1, 'allows at most 1 button per element').optional(),
   }).strict().refine((e) => e.image_url !== undefined || e.subtitle !== undefined, 'each element needs image_url or subtitle'))
@@ -54,7 +55,7 @@ const receiptTemplate = z.object({
   order_number: max(200),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter currency code'),
   payment_method: max(200),
-  order_url: z.url().optional(),
+  order_url: httpUrl().optional(),
   timestamp: z.union([z.string().regex(/^\d+$/), z.number().int()]).optional(),
   address: z.object({
     street_1: max(200), street_2: max(200).optional(), city: max(100), postal_code: max(20), state: max(100), country: max(100),
@@ -65,7 +66,7 @@ const receiptTemplate = z.object({
   adjustments: z.array(z.object({ name: max(200), amount }).strict()).optional(),
   elements: z.array(z.object({
     title: max(200), subtitle: max(200).optional(), quantity: z.number().int().optional(), price: amount,
-    currency: z.string().regex(/^[A-Z]{3}$/).optional(), image_url: z.url().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/).optional(), image_url: httpUrl().optional(),
   }).strict()).max(100, 'allows at most 100 elements').optional(),
 }).strict();
 

@@ -4,6 +4,7 @@ import { RetryableVendorError } from '../../delivery/errors.js';
 import type { RedisConnection } from '../../queues/connection.js';
 import type { MantagoPair } from './client.js';
 import { MANTAGO } from './errors.js';
+import { learnSecret } from '../../runtime/redact.js';
 
 /** A pair as read from the store, with an id to compare pairs by (a short hash: safe to keep and compare). */
 export interface StoredPair extends MantagoPair {
@@ -66,6 +67,8 @@ export class MantagoCredentialStore {
         { vendor: MANTAGO },
       );
     }
+    learnSecret(parsed.data.token); // a rotated pair is as secret as MANTAGO_TOKEN/MANTAGO_SECRET: redact it
+    learnSecret(parsed.data.secret);
     return { ...parsed.data, id: pairId(parsed.data) };
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { classifyTwin24Failure, VENDOR } from './errors.js';
 import { postJson, type Twin24Http } from './http.js';
 import { RedisLock } from './lock.js';
+import { learnSecret } from '../../runtime/redact.js';
 
 /** Where every Twin24 caller (send workers, the correlator) gets its bearer token. */
 export interface Twin24TokenSource {
@@ -124,7 +125,10 @@ class SharedLoginTokens implements Twin24TokenSource {
       return undefined;
     }
     const parsed = storedSchema.safeParse(json);
-    return parsed.success && parsed.data.account === this.account ? parsed.data : undefined;
+    if (!parsed.success || parsed.data.account !== this.account) return undefined;
+    learnSecret(parsed.data.token); // fresh tokens are redacted from logs like TWIN24_TOKEN
+    learnSecret(parsed.data.refreshToken);
+    return parsed.data;
   }
 
   /** One renewal attempt under the lock; 'busy' when another process holds it. */

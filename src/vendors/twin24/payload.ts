@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from '../../events/http-url.js';
 
 /** Twin24 wants digits only, country code first: "+66 (81) 234-5678" → "66812345678". */
 export function normalizePhone(raw: string): string {
@@ -17,7 +18,7 @@ export const twin24PayloadSchema = z
     chatId: z.string().min(1).optional(),
     chatSessionName: z.string().min(1).max(200),
     text: z.string().min(1).max(4_096, 'must be at most 4096 characters (WhatsApp limit)'),
-    callbackUrl: z.url().optional(),
+    callbackUrl: httpUrl().optional(),
     callbackData: z.string().max(1_000).optional(),
     destination: z
       .object({
