@@ -8,7 +8,7 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { StartupError } from '../../src/runtime/exit-codes.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { testConfig } from '../support/config.js';
-import { INGEST_TOKEN, postEvent, startApi, type RunningApi } from './harness.js';
+import { INGEST_TOKEN, ORDERS_READ_TOKEN, postEvent, startApi, type RunningApi } from './harness.js';
 
 const event = (orderId: string, extra: Record<string, unknown> = {}) => ({ ...SAMPLE_ORDER_PAID, orderId, ...extra });
 
@@ -82,21 +82,22 @@ describe('HTTP API', () => {
     const records = new OrderRecords(redis.client(), run.config.queuePrefix, 60_000);
     await records.markReceived('ORD/7');
     await records.update('ORD/7', 'wa.ORD%2F7', { vendor: 'twin24', ruleId: 'wa', status: 'correlated', chatId: 'chat-9', result: { rating: 5 } });
-    const ok = await fetch(`${run.url}/v1/orders/${encodeURIComponent('ORD/7')}`, { headers: { authorization: `Bearer ${INGEST_TOKEN}` } });
+    const ok = await fetch(`${run.url}/v1/orders/${encodeURIComponent('ORD/7')}`, { headers: { authorization: `Bearer ${ORDERS_READ_TOKEN}` } });
     expect(ok.status).toBe(200);
     const order = await ok.json() as { orderId: string; deliveries: Array<{ vendor: string; status: string; chatId: string; result: unknown }> };
     expect(order.orderId).toBe('ORD/7');
     expect(order.deliveries).toEqual([expect.objectContaining({ vendor: 'twin24', status: 'correlated', chatId: 'chat-9', result: { rating: 5 } })]);
 
-    const missing = await fetch(`${run.url}/v1/orders/NOPE-1`, { headers: { authorization: `Bearer ${INGEST_TOKEN}` } });
+    const missing = await fetch(`${run.url}/v1/orders/NOPE-1`, { headers: { authorization: `Bearer ${ORDERS_READ_TOKEN}` } });
     expect(missing.status).toBe(404);
   });
 
-  it('answers /healthz and /readyz, and counts ingested events on /metrics', async () => {
+  it('answers /healthz and /readyz, counts ingested events, and has no /metrics on the API port', async () => {
     expect((await fetch(`${run.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${run.url}/readyz`);
     expect(ready.status).toBe(200);
-    const text = await (await fetch(`${run.url}/metrics`)).text();
+    expect((await fetch(`${run.url}/metrics`)).status).toBe(404); // served on METRICS_PORT (test/ops/process.test.ts)
+    const text = await run.api.metrics.scrape();
     expect(text).toMatch(/^order_notify_events_enqueued_total\{source="http",duplicate="false"\} [1-9]/m);
     expect(text).toMatch(/^order_notify_events_enqueued_total\{source="http",duplicate="true"\} 1$/m);
     expect(text).toMatch(/^order_notify_ingest_requests_total\{outcome="unauthorized"\} 3$/m);
@@ -151,11 +152,11 @@ describe('HTTP API with Redis gone', () => {
       const res = await postEvent(run.url, event('DOWN-1'));
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('5');
-      const order = await fetch(`${run.url}/v1/orders/DOWN-0`, { headers: { authorization: `Bearer ${INGEST_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+      const order = await fetch(`${run.url}/v1/orders/DOWN-0`, { headers: { authorization: `Bearer ${ORDERS_READ_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
       expect(order.status).toBe(503);
       const ready = await fetch(`${run.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
       expect(ready.status).toBe(503);
-      const metrics = await (await fetch(`${run.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      const metrics = await run.api.metrics.scrape();
       expect(metrics).toMatch(/^order_notify_redis_up 0$/m);
       expect(metrics).toMatch(/^order_notify_ingest_requests_total\{outcome="unavailable"\} 1$/m);
     } finally {

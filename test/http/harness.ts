@@ -5,6 +5,7 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { testConfig } from '../support/config.js';
 
 export const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
+export const ORDERS_READ_TOKEN = 'orders-read-token-0123456789abcdef';
 export const DASHBOARD_USER = 'ops';
 export const DASHBOARD_PASSWORD = 'dashboard-password-42x';
 
@@ -19,7 +20,7 @@ export interface RunningApi {
 /** The API on a free port against a test Redis, logs captured in memory. */
 export async function startApi(redisUrl: string, env: Record<string, string> = {}): Promise<RunningApi> {
   const config = testConfig(redisUrl, {
-    INGEST_TOKEN, DASHBOARD_USER, DASHBOARD_PASSWORD, LOG_LEVEL: 'info', ...env,
+    INGEST_TOKEN, ORDERS_READ_TOKEN, DASHBOARD_USER, DASHBOARD_PASSWORD, LOG_LEVEL: 'info', ...env,
   });
   const logs: string[] = [];
   const destination = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });

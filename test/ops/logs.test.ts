@@ -19,8 +19,8 @@ const SECRETS = {
   JOINCHAT_PAGE_ID: 'page-1', JOINCHAT_SECRET: 'jc-secret-aa11bb22cc',
   METABOT_BOT_ID: '42', METABOT_TOKEN: 'mb-token-0099887766',
   TWIN24_EMAIL: 'ops@shop.example', TWIN24_PASSWORD: 'tw-pass-5566778899', TWIN24_BOT_ID: 'b1', TWIN24_CHAT_ID: 'c1',
-  INGEST_TOKEN: 'ingest-tok-77665544', DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'dash-pw-33221100',
-  RESULTS_WEBHOOK_URL: 'https://shop.example/hooks/notify', RESULTS_WEBHOOK_SECRET: 'wh-secret-4455667788',
+  INGEST_TOKEN: 'ingest-tok-77665544-33221100', DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'dash-pw-33221100',
+  RESULTS_WEBHOOK_URL: 'https://shop.example/hooks/notify', RESULTS_WEBHOOK_SECRET: 'wh-secret-4455667788-99001122',
 };
 const PHONE = '+66 81 234 5678';
 const EMAIL = 'somchai@example.com';

@@ -39,7 +39,8 @@ describe('/metrics of a worker process', () => {
       return { ok: true, vendorMessageId: `m-${d.orderId}` };
     });
     delivery = createDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
-    gauges = new QueueDepthGauges(metrics, connection, config.queuePrefix);
+    // Counts uncached here: this test watches them move from one scrape to the next.
+    gauges = new QueueDepthGauges(metrics, connection, config.queuePrefix, undefined, 0);
     probes = await startProbeServer({ port: 0, host: '127.0.0.1', metrics, ready: async () => {} });
   });
   afterAll(async () => {

@@ -44,13 +44,15 @@ describe('worker process assembly', () => {
     }
   });
 
-  it('with the API in the process, HTTP_PORT serves the probes and no second port is opened', async () => {
-    const env = { ...baseEnv(redis.url), INGEST_TOKEN: 'tok-0123456789', DASHBOARD_ENABLED: 'false' };
+  it('with the API in the process, /metrics is on METRICS_PORT only, never on the public HTTP_PORT', async () => {
+    const env = { ...baseEnv(redis.url), INGEST_TOKEN: 'tok-0123456789-0123456789', DASHBOARD_ENABLED: 'false' };
     const p = await startProcess(['fanout', 'api'], { env, host: '127.0.0.1' });
     try {
-      expect(p.probes).toBeUndefined();
       expect((await fetch(`${p.api!.url}/readyz`)).status).toBe(200);
-      expect(await (await fetch(`${p.api!.url}/metrics`)).text()).toContain('order_notify_queue_jobs');
+      expect((await fetch(`${p.api!.url}/metrics`)).status).toBe(404);
+      const probes = `http://127.0.0.1:${p.probes!.port}`;
+      expect((await fetch(`${probes}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${probes}/metrics`)).text()).toContain('order_notify_queue_jobs');
     } finally {
       await p.close();
     }
