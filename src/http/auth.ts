@@ -36,13 +36,14 @@ export function generateSecret(bytes = 32): string {
  * one included: otherwise a guesser could keep guessing and tell a hit by the 200.
  */
 export interface AuthFailureLimiter {
-  check(req: FastifyRequest, opts?: { increment?: boolean }): Promise<{ isExceeded?: boolean; ttlInSeconds?: number }>;
+  check(req: FastifyRequest, opts?: { increment?: boolean }): Promise<{ isAllowed?: boolean; isExceeded?: boolean; remaining?: number; ttlInSeconds?: number }>;
 }
 
 async function tooManyFailures(limiter: AuthFailureLimiter | undefined, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   if (!limiter) return false;
   const status = await limiter.check(req, { increment: false });
-  if (!status.isExceeded) return false;
+  // A peek does not count itself: `remaining` 0 means the limit's worth of failures is used up.
+  if (status.isAllowed || (!status.isExceeded && (status.remaining ?? 1) > 0)) return false;
   await reply.code(429).header('retry-after', String(Math.max(1, status.ttlInSeconds ?? 60)))
     .send({ error: 'too many failed authentication attempts from this client; retry later' });
   return true;

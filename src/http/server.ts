@@ -90,6 +90,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     },
     // The API is also called from other origins' servers (the monolith), never from their pages.
     crossOriginResourcePolicy: { policy: 'same-origin' },
+    frameguard: { action: 'deny' },
   });
   // Failed authentications per client (IP): global: false, so nothing else is limited; see AuthFailureLimiter.
   await app.register(rateLimit, { global: false });
