@@ -1,26 +1,12 @@
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { allQueueNames, deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { basicAuth, DASHBOARD_PASSWORD, DASHBOARD_USER, postEvent, startApi, type RunningApi } from './harness.js';
+import { basicAuth, DASHBOARD_PASSWORD, DASHBOARD_USER, failOneJob, OPERATOR_PASSWORD, OPERATOR_USER, postEvent, startApi, type RunningApi } from './harness.js';
 
-export const OPERATOR_USER = 'oncall';
-export const OPERATOR_PASSWORD = 'operator-password-0123456789';
 const operator = () => basicAuth(OPERATOR_USER, OPERATOR_PASSWORD);
 const viewer = () => basicAuth(DASHBOARD_USER, DASHBOARD_PASSWORD);
-
-/** Puts one failed job into a delivery queue the way a real vendor refusal does (a worker throws). */
-export async function failOneJob(redisUrl: string, prefix: string, queueName: string, id: string): Promise<void> {
-  const queue = new Queue(queueName, { connection: { url: redisUrl }, prefix });
-  await queue.add('delivery', { orderId: id }, { jobId: id, attempts: 1 });
-  const failed = new Promise<void>((resolve) => {
-    const worker = new Worker(queueName, async () => { throw new UnrecoverableError('vendor said no'); }, { connection: { url: redisUrl }, prefix });
-    worker.on('failed', (job) => { if (job?.id === id) void worker.close().then(resolve); });
-  });
-  await failed;
-  await queue.close();
-}
 
 describe('dashboard roles over HTTP', () => {
   let redis: TestRedis;

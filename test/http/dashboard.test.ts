@@ -1,27 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { allQueueNames } from '../../src/queues/names.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { launchChromium } from './browser.js';
 import { basicAuth, DASHBOARD_PASSWORD, DASHBOARD_USER, INGEST_TOKEN, postEvent, startApi, type RunningApi } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOT = 'test-artifacts/bull-board.png';
 const MANTAGO_TOKEN = 'mantago-token-s3cr3t-value';
 const PHONE = '+66 81 234 5678';
-
-/** Launches Chromium, or says why it cannot (the browser test then skips with that reason, never silently). */
-async function launchChromium(): Promise<{ browser?: Browser; reason?: string }> {
-  if (!existsSync(CHROMIUM)) return { reason: `${CHROMIUM} is missing (apt-get install -y chromium)` };
-  try {
-    return { browser: await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }) };
-  } catch (e) {
-    return { reason: `chromium could not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
-  }
-}
 
 describe('Bull Board dashboard', () => {
   let redis: TestRedis;

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { AppConfig } from '../../src/config/env.js';
 import { createApiServer, type ApiServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -8,6 +9,8 @@ export const INGEST_TOKEN = 'ingest-token-0123456789abcdef';
 export const ORDERS_READ_TOKEN = 'orders-read-token-0123456789abcdef';
 export const DASHBOARD_USER = 'ops';
 export const DASHBOARD_PASSWORD = 'dashboard-password-42x';
+export const OPERATOR_USER = 'oncall';
+export const OPERATOR_PASSWORD = 'operator-password-0123456789';
 
 export interface RunningApi {
   api: ApiServer;
@@ -43,3 +46,15 @@ export function postEvent(url: string, body: unknown, token: string | null = ING
     signal: AbortSignal.timeout(10_000),
   });
 }
+/** Puts one failed job into a delivery queue the way a real vendor refusal does (a worker throws). */
+export async function failOneJob(redisUrl: string, prefix: string, queueName: string, id: string): Promise<void> {
+  const queue = new Queue(queueName, { connection: { url: redisUrl }, prefix });
+  await queue.add('delivery', { orderId: id }, { jobId: id, attempts: 1 });
+  const failed = new Promise<void>((resolve) => {
+    const worker = new Worker(queueName, async () => { throw new UnrecoverableError('vendor said no'); }, { connection: { url: redisUrl }, prefix });
+    worker.on('failed', (job) => { if (job?.id === id) void worker.close().then(resolve); });
+  });
+  await failed;
+  await queue.close();
+}
+
