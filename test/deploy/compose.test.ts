@@ -16,6 +16,7 @@ interface ComposeService {
   env_file?: Array<{ path: string; required?: boolean }>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  environment?: Record<string, string>;
   stop_grace_period?: string;
   volumes?: string[];
 }
@@ -57,6 +58,19 @@ describe('docker-compose.yml', () => {
     expect(cmd).toContain('--maxmemory-policy noeviction');
     expect(redis.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
     expect(redis.healthcheck?.test.join(' ')).toContain('redis-cli ping');
+  });
+
+  it('protects Redis with REDIS_PASSWORD (required) and gives every Node service a REDIS_URL carrying it', () => {
+    const redis = services.redis!;
+    const required = /^\$\{REDIS_PASSWORD:\?[^}]+\}$/;
+    const cmd = redis.command!;
+    expect(cmd[cmd.indexOf('--requirepass') + 1]).toMatch(required);
+    expect(redis.environment?.REDISCLI_AUTH).toMatch(required);
+    expect((redis as { ports?: unknown }).ports).toBeUndefined(); // reachable only inside the compose network
+    for (const [name, s] of nodeServices) {
+      expect(s.environment?.REDIS_URL, name).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/);
+    }
+    expect(readRepoFile('docker-compose.yml')).toMatch(/printf .*REDIS_PASSWORD=%s/);
   });
 
   it('starts only files the build produces (dist/... of an existing source file)', () => {

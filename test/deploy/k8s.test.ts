@@ -102,7 +102,7 @@ describe.skipIf(!kubectl).each([
     }
   });
 
-  it('probes the workers on METRICS_PORT and the API on HTTP_PORT, with Prometheus annotations to match', () => {
+  it('probes the workers on METRICS_PORT and the API on HTTP_PORT; every pod is scraped on METRICS_PORT', () => {
     const metricsPort = Number(env.METRICS_PORT ?? 9464);
     const httpPort = Number(env.HTTP_PORT ?? 3000);
     for (const d of deployments) {
@@ -116,7 +116,9 @@ describe.skipIf(!kubectl).each([
       expect(c.readinessProbe?.httpGet?.path, where).toBe('/readyz');
       const annotations = d.spec!.template.metadata?.annotations ?? {};
       expect(annotations['prometheus.io/scrape'], where).toBe('true');
-      expect(Number(annotations['prometheus.io/port']), where).toBe(port);
+      // /metrics is never on the public API port (nor behind its Service).
+      expect(Number(annotations['prometheus.io/port']), where).toBe(metricsPort);
+      expect(portNumber(c, 'metrics'), where).toBe(metricsPort);
     }
   });
 
@@ -156,12 +158,31 @@ describe.skipIf(!kubectl).each([
     expect(scaledObjects).toHaveLength(expected.length);
   });
 
-  it('exposes the API through a Service on its http port', () => {
+  it('exposes the API through a Service on its http port only (not metrics)', () => {
     const svc = byKind<K8sObject & { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } }>(objs, 'Service')
       .find((s) => s.metadata.name === deploymentName('api'));
     const api = deployment('api')!;
     expect(matches(svc?.spec.selector, api.spec!.template.metadata?.labels)).toBe(true);
-    expect(portNumber(appContainer(api), svc?.spec.ports[0]?.targetPort)).toBe(Number(env.HTTP_PORT ?? 3000));
+    expect(svc?.spec.ports.map((p) => portNumber(appContainer(api), p.targetPort))).toEqual([Number(env.HTTP_PORT ?? 3000)]);
+  });
+
+  it('lets only order-notify pods (and the KEDA operator) reach Redis on 6379', () => {
+    type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: { matchLabels?: Record<string, string> } };
+    type Policy = K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ from: Peer[]; ports: Array<{ port: number; protocol: string }> }> } };
+    const policies = byKind<Policy>(objs, 'NetworkPolicy').filter((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'redis');
+    expect(policies).toHaveLength(1);
+    const policy = policies[0]!;
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec.ingress).toHaveLength(1);
+    expect(policy.spec.ingress[0]!.ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+    const sameNamespace = policy.spec.ingress[0]!.from.filter((f) => !f.namespaceSelector);
+    expect(sameNamespace).toHaveLength(1);
+    // Every order-notify pod matches the allowed selector; a pod of anything else (no part-of label) does not.
+    for (const d of deployments) expect(matches(sameNamespace[0]!.podSelector?.matchLabels, d.spec!.template.metadata?.labels), d.metadata!.name).toBe(true);
+    expect(matches(sameNamespace[0]!.podSelector?.matchLabels, { 'app.kubernetes.io/name': 'debug-shell' })).toBe(false);
+    const keda = policy.spec.ingress[0]!.from.find((f) => f.namespaceSelector);
+    expect(keda?.namespaceSelector?.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'keda' });
+    expect(keda?.podSelector?.matchLabels).toEqual({ app: 'keda-operator' });
   });
 
   it('mounts config/routes.example.yaml where ROUTES_FILE points in the fan-out', () => {
@@ -189,6 +210,12 @@ describe.skipIf(!kubectl)('Kubernetes example overlay specifics', () => {
   it('gives KEDA a namespace-qualified Redis address (its operator runs in another namespace)', () => {
     const env = byKind<K8sObject & { data: Record<string, string> }>(objs, 'ConfigMap').find((c) => c.metadata.name.startsWith('order-notify-env'))!;
     expect(env.data.REDIS_ADDRESS).toMatch(/^redis\.order-notify\.svc(\.[a-z.]+)?:6379$/);
+  });
+
+  it('protects the trial Redis with the NetworkPolicy (its pods carry the selected label)', () => {
+    const redis = byKind<K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } }>(objs, 'StatefulSet').find((s) => s.metadata.name === 'redis')!;
+    const policy = byKind<K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } }>(objs, 'NetworkPolicy')[0]!;
+    expect(matches(policy.spec.podSelector.matchLabels, redis.spec.template.metadata.labels)).toBe(true);
   });
 
   it('runs the trial Redis with AOF (fsync every second) and noeviction', () => {

@@ -11,6 +11,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { crdSchemas } from './crd-schemas.js';
 
 /** Static checks of the packaging files (no Docker engine or cluster needed). Paths are from the repo root. */
@@ -59,6 +60,7 @@ const MODELS: Record<string, ModelClass> = {
   'apps/v1/Deployment': Deployment as unknown as ModelClass,
   'apps/v1/StatefulSet': StatefulSet as unknown as ModelClass,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as ModelClass,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as ModelClass,
 };
 
 /** Validates one object against its schema; returns the problems (empty when valid). */
