@@ -47,11 +47,11 @@ export function postEvent(url: string, body: unknown, token: string | null = ING
   });
 }
 /** Puts one failed job into a delivery queue the way a real vendor refusal does (a worker throws). */
-export async function failOneJob(redisUrl: string, prefix: string, queueName: string, id: string): Promise<void> {
+export async function failOneJob(redisUrl: string, prefix: string, queueName: string, id: string, reason = 'vendor said no'): Promise<void> {
   const queue = new Queue(queueName, { connection: { url: redisUrl }, prefix });
   await queue.add('delivery', { orderId: id }, { jobId: id, attempts: 1 });
   const failed = new Promise<void>((resolve) => {
-    const worker = new Worker(queueName, async () => { throw new UnrecoverableError('vendor said no'); }, { connection: { url: redisUrl }, prefix });
+    const worker = new Worker(queueName, async () => { throw new UnrecoverableError(reason); }, { connection: { url: redisUrl }, prefix });
     worker.on('failed', (job) => { if (job?.id === id) void worker.close().then(resolve); });
   });
   await failed;

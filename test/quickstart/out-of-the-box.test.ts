@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { startOutOfTheBox } from '../../src/quickstart/start.js';
@@ -8,7 +10,7 @@ describe('npm start, out of the box (embedded Redis + sandbox + example orders)'
     let printed = '';
     const out = { write: (t: string) => { printed += t; return true; } };
     const box = await startOutOfTheBox({
-      env: { PATH: process.env.PATH, HTTP_PORT: '0' },
+      env: { PATH: process.env.PATH, HTTP_PORT: '0', METRICS_PORT: '0' },
       plan: { embeddedRedis: true, sandboxVendors: ['mantago', 'joinchat', 'metabot', 'twin24'], seedExamples: true },
       out,
       logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
@@ -36,6 +38,12 @@ describe('npm start, out of the box (embedded Redis + sandbox + example orders)'
       expect(printed).toMatch(/BOARD +http:\/\/127\.0\.0\.1:\d+\/admin\/queues +user admin +password \S{12,}/);
       expect(printed).toMatch(/MESSAGE ID +TWIN24 CHAT ID +RESULT/);
       expect(await redisAnswers(redisUrl)).toBe(true);
+      // Generated credentials, so loopback only: the API and the probe port refuse this machine's other addresses.
+      const lan = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      if (lan) {
+        for (const port of [box.running.api!.port, box.running.probes!.port]) expect(await reachable(lan, port), `${lan}:${port}`).toBe(false);
+      } else console.info('no non-loopback IPv4 address here: the loopback-only check is skipped');
+      expect(await reachable('127.0.0.1', box.running.api!.port)).toBe(true);
     } finally {
       await box.close();
     }
@@ -44,3 +52,12 @@ describe('npm start, out of the box (embedded Redis + sandbox + example orders)'
   });
 
 });
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
