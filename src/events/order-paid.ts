@@ -62,7 +62,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_EXTRA_DEPTH = 6;
 /**
  * Caps on the unknown extra fields (everything the schema below does not name): they ride along in job data, the
- * dashboard and logs, so their size is bounded like every known field. Documented in docs/events.md.
+ * dashboard and logs, so their size is bounded like every known field. Documented in docs/security.md.
  */
 export const MAX_EXTRA_STRING = 2_000;
 export const MAX_EXTRA_BYTES = 16_384;
