@@ -9,7 +9,7 @@ import { freePort } from './ports.js';
 export interface ChildWorker {
   entry: string;
   pid: number;
-  /** The port serving /healthz, /readyz, /metrics (METRICS_PORT, or HTTP_PORT for the API). */
+  /** The port serving /healthz and /readyz (METRICS_PORT, or HTTP_PORT for the API; /metrics only on METRICS_PORT). */
   port: number;
   url: string;
   /** The last lines the process wrote (stdout and stderr), for failure messages. */
@@ -33,7 +33,9 @@ export async function startChildWorker(entry: string, env: Record<string, string
   const port = await freePort();
   const variable = opts.portVariable ?? 'METRICS_PORT';
   // Only what the process needs: no REDIS_URL or the like leaking in from the test runner's environment.
-  const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, [variable]: String(port) };
+  // The API process also opens METRICS_PORT (its /metrics): any free port unless the test chose one.
+  const metricsPort = variable === 'HTTP_PORT' ? { METRICS_PORT: '0' } : {};
+  const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...metricsPort, ...env, [variable]: String(port) };
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const counts = new Map<string, number>();
