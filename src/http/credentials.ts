@@ -20,7 +20,7 @@ export interface ApiCredentials {
   dashboard?: { user: string; password: string };
   dashboardOperator?: { user: string; password: string };
   /** Which of them were generated for this run (out-of-the-box mode): the caller prints these. */
-  generated: Array<'ingestToken' | 'dashboard'>;
+  generated: Array<'ingestToken' | 'ordersReadToken' | 'dashboard'>;
 }
 
 export function bearerTokens(c: ApiCredentials): ScopedToken[] {
@@ -54,6 +54,11 @@ export function resolveApiCredentials(http: AppConfig['http'], opts: { generate?
       problems.push('INGEST_TOKEN: not set, so POST /v1/events/order-paid would be open to anyone. Set it to a long random value, e.g. `openssl rand -hex 32`.');
     }
   }
+  let ordersReadToken = http.ordersReadToken;
+  if (!ordersReadToken && opts.generate) {
+    ordersReadToken = generateSecret();
+    generated.push('ordersReadToken');
+  }
   tooShort('INGEST_TOKEN', http.ingestToken, MIN_TOKEN_LENGTH);
   tooShort('ORDERS_READ_TOKEN', http.ordersReadToken, MIN_TOKEN_LENGTH);
   if (http.ordersReadToken && http.ordersReadToken === http.ingestToken) problems.push('ORDERS_READ_TOKEN: must differ from INGEST_TOKEN (each token has its own scope).');
@@ -75,5 +80,5 @@ export function resolveApiCredentials(http: AppConfig['http'], opts: { generate?
   if (problems.length) {
     throw new StartupError(`The API refuses to start:\n${problems.map((p) => `  - ${p}`).join('\n')}`, EXIT.config);
   }
-  return { ingestToken: ingestToken!, ordersReadToken: http.ordersReadToken, dashboard, dashboardOperator, generated };
+  return { ingestToken: ingestToken!, ordersReadToken, dashboard, dashboardOperator, generated };
 }

@@ -99,10 +99,12 @@ function printAccess(out: { write(text: string): unknown }, running: RunningProc
   const api = running.api;
   if (!api) return;
   const c = api.credentials;
-  out.write(`API      ${api.url}  (POST /v1/events/order-paid, GET /v1/orders/{id}, /metrics, /healthz)\n`);
+  out.write(`API      ${api.url}  (POST /v1/events/order-paid, GET /v1/orders/{id}, /healthz)\n`);
+  if (running.probes) out.write(`METRICS  http://127.0.0.1:${running.probes.port}/metrics\n`);
   if (c.dashboard) out.write(`BOARD    ${api.url}/admin/queues  user ${c.dashboard.user}  password ${c.dashboard.password}${c.generated.includes('dashboard') ? '  (generated for this run)' : ''}\n`);
   if (c.dashboard) out.write(`TIMELINE ${api.url}/admin/orders?order=<order id>  (one order's deliveries and vendor health; same login)\n`);
   out.write(`INGEST   Authorization: Bearer ${c.ingestToken}${c.generated.includes('ingestToken') ? '  (generated for this run)' : ''}\n`);
+  if (c.ordersReadToken) out.write(`READ     Authorization: Bearer ${c.ordersReadToken}  (GET /v1/orders/{id}${c.generated.includes('ordersReadToken') ? '; generated for this run' : ''})\n`);
 }
 
 async function seedAndWatch(running: RunningProcess, out: { write(text: string): unknown }, opts: OutOfTheBoxOptions): Promise<OrderRecord[]> {

@@ -131,7 +131,7 @@ describe('HTTP API start-up rules', () => {
   it('generates credentials only when asked (out-of-the-box mode), and they work', async () => {
     const api = await createApiServer({ config: testConfig(redis.url), logger, generateMissingCredentials: true });
     const { url } = await api.listen({ port: 0, host: '127.0.0.1' });
-    expect(api.credentials.generated).toEqual(['ingestToken', 'dashboard']);
+    expect(api.credentials.generated).toEqual(['ingestToken', 'ordersReadToken', 'dashboard']);
     expect(api.credentials.ingestToken.length).toBeGreaterThanOrEqual(32);
     expect((await postEvent(url, event('GEN-1'), api.credentials.ingestToken)).status).toBe(202);
     const d = api.credentials.dashboard!;

@@ -37,6 +37,8 @@ describe('npm start, out of the box (embedded Redis + sandbox + example orders)'
       expect(printed).toContain('Everything settled');
       expect(printed).toMatch(/BOARD +http:\/\/127\.0\.0\.1:\d+\/admin\/queues +user admin +password \S{12,}/);
       expect(printed).toMatch(/MESSAGE ID +TWIN24 CHAT ID +RESULT/);
+      expect(printed).toMatch(/READ +Authorization: Bearer \S{43} +\(GET \/v1\/orders\/\{id\}; generated for this run\)/);
+      expect(printed).toMatch(/METRICS +http:\/\/127\.0\.0\.1:\d+\/metrics/);
       expect(await redisAnswers(redisUrl)).toBe(true);
       // Generated credentials, so loopback only: the API and the probe port refuse this machine's other addresses.
       const lan = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
