@@ -83,6 +83,11 @@ const envSchema = z.object({
   INGEST_BODY_LIMIT: positiveInt.default(256 * 1024),
   /** Failed sign-ins / bearer checks allowed per client and window before every attempt gets 429. */
   AUTH_FAILURE_LIMIT: rateLimit.default({ max: 10, durationMs: 60_000 }),
+  /** Behind a reverse proxy: which hops' X-Forwarded-For to believe (hop count, or proxy addresses/CIDRs), so the
+   *  failed-auth limit counts per real client rather than per proxy. Unset: the socket address is the client. */
+  TRUST_PROXY: z.string().trim().regex(/^(\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, 'must be a hop count (e.g. 1) or comma-separated proxy addresses/CIDRs')
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v.split(',')))
+    .optional(),
   DASHBOARD_ENABLED: bool.default(true),
   DASHBOARD_USER: optionalText,
   DASHBOARD_PASSWORD: optionalText,
@@ -138,6 +143,7 @@ export interface AppConfig {
   results: { webhookUrl?: string; webhookSecret?: string };
   http: {
     port: number; metricsPort: number; ingestToken?: string; ordersReadToken?: string; bodyLimit: number; authFailureLimit: RateLimit;
+    trustProxy?: number | string[];
     dashboard: { enabled: boolean; user?: string; password?: string; operator?: { user: string; password: string } };
   };
   shutdownTimeoutMs: number;
@@ -235,7 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     results: { webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET },
     http: {
       port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, ordersReadToken: e.ORDERS_READ_TOKEN,
-      bodyLimit: e.INGEST_BODY_LIMIT, authFailureLimit: e.AUTH_FAILURE_LIMIT,
+      bodyLimit: e.INGEST_BODY_LIMIT, authFailureLimit: e.AUTH_FAILURE_LIMIT, trustProxy: e.TRUST_PROXY,
       dashboard: {
         enabled: e.DASHBOARD_ENABLED, user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD,
         operator: e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_PASSWORD ? { user: e.DASHBOARD_OPERATOR_USER, password: e.DASHBOARD_OPERATOR_PASSWORD } : undefined,

@@ -76,7 +76,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   let stopping = false;
 
   // maxParamLength: an order id may be 200 characters, each up to 12 once percent-encoded (GET /v1/orders/{id}).
-  const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000, routerOptions: { maxParamLength: 2_400 } });
+  const app = Fastify({ logger: false, bodyLimit: config.http.bodyLimit, requestTimeout: 30_000, routerOptions: { maxParamLength: 2_400 },
+    trustProxy: trustProxyOption(config.http.trustProxy) });
   // Security headers on every answer; the dashboard's page loads only its own scripts and styles and may not be
   // framed (a framed "retry all" could be clickjacked). Bull Board's UI needs inline styles and data: images.
   await app.register(helmet, {
@@ -186,4 +187,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       return closed;
     },
   };
+}
+
+/** A hop count n trusts the n proxies nearest to us (proxy-addr's hop index starts at 0 for the socket peer). */
+function trustProxyOption(v: number | string[] | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (v === undefined) return false;
+  return typeof v === 'number' ? (_address: string, hop: number) => hop < v : v;
 }

@@ -102,6 +102,26 @@ describe('dashboard sign-in limit', () => {
   });
 });
 
+describe('failed-auth limit behind a proxy (TRUST_PROXY)', () => {
+  it('counts per forwarded client: one guesser is locked out, another client behind the same proxy is not', async () => {
+    const redis = await startRedis();
+    const run = await startApi(redis.url, { AUTH_FAILURE_LIMIT: '2/1m', TRUST_PROXY: '1' });
+    const post = (client: string, token: string) => fetch(`${run.url}/v1/events/order-paid`, {
+      method: 'POST', body: JSON.stringify(event(`TP-${client}`)),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-forwarded-for': client },
+    });
+    try {
+      expect((await post('203.0.113.7', 'wrong-token-0123456789abcdef')).status).toBe(401);
+      expect((await post('203.0.113.7', 'wrong-token-0123456789abcdef')).status).toBe(401);
+      expect((await post('203.0.113.7', INGEST_TOKEN)).status).toBe(429);
+      expect((await post('198.51.100.9', INGEST_TOKEN)).status).toBe(202);
+    } finally {
+      await run.close();
+      await redis.stop();
+    }
+  });
+});
+
 describe('API start-up refuses short secrets', () => {
   let redis: TestRedis;
   beforeAll(async () => { redis = await startRedis(); });
