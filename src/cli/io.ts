@@ -17,7 +17,6 @@ export function processIO(): CliIO {
  * vendor texts, failure reasons and order data come from outside, and an escape sequence could rewrite the screen
  * or the terminal title. Newlines and tabs stay. JSON output already escapes them, so it is unchanged.
  */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 export function stripControls(text: string): string {

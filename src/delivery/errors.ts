@@ -17,7 +17,6 @@ export const MAX_VENDOR_TEXT = 500;
 
 /** A vendor's own text, as we keep it: control characters out (they would reach a terminal), at most MAX_VENDOR_TEXT. */
 export function vendorText(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > MAX_VENDOR_TEXT ? `${clean.slice(0, MAX_VENDOR_TEXT)}…` : clean;
 }

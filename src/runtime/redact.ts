@@ -27,7 +27,7 @@ export function maskEmail(value: string): string {
  * a scan is linear in the text's length (unbounded `[a-z_]*token` or `[…]*@` made a 200 KB field take 79 s). The
  * look-behinds let a name or an address start only where a word starts, so inside a long run of letters each
  * position costs one look-behind instead of the bounded scan (a constant, but 40 to 60 times larger).
- * test/runtime/redact.test.ts checks that no pattern regains an unbounded quantifier.
+ * test/security-units.test.ts checks that no pattern regains an unbounded quantifier.
  */
 const CREDENTIAL_IN_TEXT = /(?<![a-z_])(["']?(?:[a-z_]{0,40}token|[a-z_]{0,40}secret|password|refreshToken)["']?\s{0,8}[:=]\s{0,8}["']?)[^"',}&\s]{1,1024}/gi;
 const BEARER = /(bearer\s{1,8})[A-Za-z0-9._~+/=-]{1,4096}/gi;
@@ -41,10 +41,6 @@ export const TEXT_PATTERNS: readonly RegExp[] = [CREDENTIAL_IN_TEXT, BEARER, EMA
  * than this are not worth showing whole, and a cap bounds the cost of every scan).
  */
 export const MAX_REDACTED_TEXT = 16_384;
-
-export function truncateText(value: string, max: number): string {
-  return value.length > max ? `${value.slice(0, max)}…[${value.length - max} more characters]` : value;
-}
 
 /**
  * Secrets learnt at run time in this process (a rotated MantaGO pair, a fresh Twin24 token): every Redactor removes
