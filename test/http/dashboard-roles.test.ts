@@ -98,6 +98,15 @@ describe('dashboard roles over HTTP', () => {
     expect(refused.some((l) => l.user === DASHBOARD_USER && l.role === 'viewer')).toBe(true);
   });
 
+  it('the order timeline page accepts both logins (read-only) and still refuses strangers', async () => {
+    for (const auth of [viewer(), operator()]) {
+      const res = await fetch(`${run.url}/admin/orders`, { headers: { authorization: auth } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    }
+    expect((await fetch(`${run.url}/admin/orders`)).status).toBe(401);
+  });
+
   it("sends security headers on every page: CSP with frame-ancestors 'none', no framing", async () => {
     for (const [path, auth] of [['/admin/queues', viewer()], ['/admin/queues/queue/orders', operator()], ['/healthz', ''], ['/v1/events/order-paid', '']] as const) {
       const res = await fetch(`${run.url}${path}`, { headers: auth ? { authorization: auth } : {} });
