@@ -8,7 +8,7 @@ export function secretValues(config: AppConfig): string[] {
     v.mantago?.token, v.mantago?.secret, v.joinchat?.secret, v.metabot?.token,
     twin24?.kind === 'static' ? twin24.token : twin24?.password,
     config.results.webhookSecret, config.http.ingestToken, config.http.dashboard.password,
-    ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? [])]),
+    ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? []), ...(config.outbox ? [config.outbox.databaseUrl] : [])]),
   ].filter((s): s is string => Boolean(s));
 }
 
