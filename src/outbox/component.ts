@@ -2,7 +2,7 @@ import type { AppConfig, OutboxConfig } from '../config/env.js';
 import type { Metrics } from '../observability/metrics.js';
 import { redisReady } from '../observability/readiness.js';
 import { OrderNotifyProducer } from '../producer/producer.js';
-import { createRedis } from '../queues/connection.js';
+import { createRedis, waitReady } from '../queues/connection.js';
 import type { Logger } from '../runtime/logger.js';
 import { OutboxMetrics } from './metrics.js';
 import { OutboxRelay } from './relay.js';
@@ -38,6 +38,8 @@ export async function startOutboxRelay(deps: { config: AppConfig & { outbox: Out
     redisReady: () => redisReady(connection),
     onEnqueued: (duplicate) => deps.metrics.eventsEnqueued.inc({ source: 'outbox', duplicate: String(duplicate) }),
   });
+  // The process already waited for Redis on its worker connection; this one follows within moments.
+  await waitReady(connection, 10_000).catch(() => undefined);
   if (settings.listenChannel) await store.listen(settings.listenChannel, () => relay.wake());
   relay.start();
   log.info({ dialect: store.dialect, table: settings.table, pollEveryMs: settings.pollEveryMs, batchSize: settings.batchSize, afterEnqueue: settings.afterEnqueue, listen: settings.listenChannel }, 'outbox relay started');

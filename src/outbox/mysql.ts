@@ -23,7 +23,9 @@ export async function openMysqlStore(opts: StoreOptions): Promise<OutboxStore> {
     const conn = await pool.getConnection();
     if (!prepared.has(conn.connection)) {
       try {
-        await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, SESSION innodb_lock_wait_timeout = 30');
+        await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        // A relay cut off mid-batch (network partition) must not hold its row locks for the default 8 hours.
+        await conn.query('SET SESSION innodb_lock_wait_timeout = 30, SESSION wait_timeout = 120');
       } catch (e) {
         conn.destroy();
         throw e;
