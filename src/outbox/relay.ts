@@ -83,10 +83,13 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const { settings } = this.deps;
     while (!this.stopping) {
+      const began = Date.now();
       const claimed = await this.step();
       if (this.stopping) break;
-      // A full batch means more rows are probably waiting: go again at once.
-      if (claimed < settings.batchSize || this.waiting) await this.sleep(this.waiting ? Math.max(settings.pollEveryMs, 1_000) : settings.pollEveryMs);
+      // A full batch means more rows are probably waiting: go again at once. Otherwise polls start every
+      // OUTBOX_POLL_EVERY (start to start, not after the batch), so a committed row waits at most that long for its claim.
+      if (this.waiting) await this.sleep(Math.max(settings.pollEveryMs, 1_000));
+      else if (claimed < settings.batchSize) await this.sleep(Math.max(10, settings.pollEveryMs - (Date.now() - began)));
     }
   }
 
