@@ -105,6 +105,18 @@ for (const kind of KINDS) {
       expect((await queuedOrderIds(monitor, deleting.prefix)).sort()).toEqual(['del-0', 'del-1', 'del-2']);
     });
 
+    it('starts without its database, reports not ready naming it, and claims once it answers', async () => {
+      await createOutboxTable(sql);
+      await insertPayloads(sql, [order('late', 0)]);
+      const closedPort = (await import('../support/ports.js')).freePort;
+      const nowhere = db.url.replace(`:${db.port}/`, `:${await closedPort()}/`);
+      const r = await relay({ OUTBOX_DATABASE_URL: nowhere });
+      await waitFor(async () => (await r.get('/readyz')).status === 503, 'not ready without the database');
+      expect(await (await r.get('/readyz')).text()).toMatch(/database unavailable/);
+      expect(metricValue(await (await r.get('/metrics')).text(), 'order_notify_outbox_database_up')).toBe(0);
+      expect(await pendingCount(sql)).toBe(1);
+    });
+
     it.runIf(kind === 'postgres')('wakes on the documented NOTIFY trigger instead of waiting for the next poll', async () => {
       await createOutboxTable(sql);
       // An hour between polls: only the NOTIFY at commit can get the row out within the wait below.

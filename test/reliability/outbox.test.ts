@@ -162,6 +162,7 @@ for (const kind of KINDS) {
       expect(queued.length).toBe(30);
       expect(queued.filter((id) => id.startsWith('during-')).length).toBe(20);
       await waitFor(async () => (await fetch(`${child.url}/readyz`)).ok, 'ready again');
+      expect(await child.kill('SIGTERM')).toEqual({ code: 0, signal: null }); // graceful stop
     });
   });
 }
