@@ -138,7 +138,9 @@ export class OutboxRelay {
     }
     if (valid.length) {
       // Throws RedisUnavailableError when Redis is away: the transaction rolls back and the rows stay pending.
-      const results = await this.deps.producer.orderPaidBulk(valid.map((v) => v.event));
+      const results = await this.deps.producer.orderPaidBulk(valid.map((v) => v.event)).catch((e: unknown) => {
+        throw e instanceof RedisUnavailableError ? e : new RedisUnavailableError(e); // any enqueue failure is on the Redis side
+      });
       for (const r of results) {
         this.deps.metrics?.rows.inc({ outcome: r.duplicate ? 'duplicate' : 'enqueued' });
         this.deps.onEnqueued?.(r.duplicate);
