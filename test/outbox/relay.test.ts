@@ -131,3 +131,21 @@ for (const kind of KINDS) {
     });
   });
 }
+
+describe('outbox relay without OUTBOX_DATABASE_URL', () => {
+  it('is off: the process runs idle and ready and exports no outbox metrics', async () => {
+    const redis = await startRedis();
+    try {
+      const running = await startProcess(['outbox-relay'], { env: { REDIS_URL: redis.url, METRICS_PORT: '0', LOG_LEVEL: 'silent' }, host: '127.0.0.1', logDestination: quiet });
+      try {
+        const base = `http://127.0.0.1:${running.probes!.port}`;
+        expect((await fetch(`${base}/readyz`)).status).toBe(200);
+        expect(await (await fetch(`${base}/metrics`)).text()).not.toContain('order_notify_outbox_');
+      } finally {
+        await running.close();
+      }
+    } finally {
+      await redis.stop();
+    }
+  });
+});
