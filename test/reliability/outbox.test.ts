@@ -13,7 +13,7 @@ import { waitFor } from '../support/wait.js';
 /**
  * The outbox relay's promises under faults, against real PostgreSQL and MariaDB servers and real relay processes
  * (workers/outbox-relay.ts): concurrent monolith transactions with rollbacks and 3 relays; a relay SIGKILLed after
- * its enqueue and before its commit; Redis away for 10 s.
+ * its enqueue and before its commit; Redis away for 10 s; the database restarting.
  */
 const KINDS: DatabaseKind[] = ['postgres', 'mariadb'];
 const ENTRY = 'workers/outbox-relay.ts';
@@ -167,6 +167,30 @@ for (const kind of KINDS) {
       expect(queued.filter((id) => id.startsWith('during-')).length).toBe(20);
       await waitFor(async () => (await fetch(`${child.url}/readyz`)).ok, 'ready again');
       expect(await child.kill('SIGTERM')).toEqual({ code: 0, signal: null }); // graceful stop
+    });
+
+    it('the database restarts: the relay is not ready meanwhile, keeps running, and relays the rows that come after', async () => {
+      await createOutboxTable(sql);
+      const p = prefix();
+      const child = await relay(p);
+      await insertPayloads(sql, Array.from({ length: 5 }, (_, i) => JSON.stringify(testOrder('dbup', i))));
+      await waitFor(async () => (await pendingCount(sql)) === 0, 'rows relayed before the restart');
+
+      await sql.close();
+      await db.stop({ keepData: true });
+      await waitFor(async () => (await fetch(`${child.url}/readyz`)).status === 503, 'not ready while the database is away');
+      expect(await (await fetch(`${child.url}/readyz`)).text()).toMatch(/database unavailable/);
+      await sleep(2_000);
+      expect(child.exited()).toBe(false);
+
+      await db.restart();
+      sql = await sqlClient(db);
+      await insertPayloads(sql, Array.from({ length: 5 }, (_, i) => JSON.stringify(testOrder('dbback', i))));
+      await waitFor(async () => (await pendingCount(sql)) === 0, 'rows relayed after the restart', 30_000);
+      const queued = await queuedOrderIds(monitor, p);
+      expect(repeated(queued)).toEqual([]);
+      expect(queued.length).toBe(10);
+      await waitFor(async () => (await fetch(`${child.url}/readyz`)).ok, 'ready again');
     });
   });
 }

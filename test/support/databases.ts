@@ -15,7 +15,10 @@ export interface TestDatabase {
   /** postgres://… or mysql://… for OUTBOX_DATABASE_URL. */
   url: string;
   port: number;
-  stop(): Promise<void>;
+  /** Stops the server; with keepData its files stay so restart() can bring the same database back. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** Starts it again on the same port and data (after stop({ keepData: true })). */
+  restart(): Promise<void>;
 }
 
 const PG_ROOT = '/usr/lib/postgresql';
@@ -50,27 +53,21 @@ export async function startPostgres(): Promise<TestDatabase> {
   const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { ...ids, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
   const port = await freePort();
-  // fsync off: a test server loses nothing it needs on a crash of the machine; the relay's guarantees do not rest on it.
-  const proc = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'], { ...ids, stdio: 'ignore' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const stop = stopper(proc, dir, 'SIGINT');
-  try {
-    await waitUntil(`postgres on ${port}`, proc, async () => {
-      const { default: pg } = await import('pg');
-      const c = new pg.Client({ connectionString: url });
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { kind: 'postgres', url, port, stop };
+  // fsync off: a test server loses nothing it needs on a crash of the machine; the relay's guarantees do not rest on it.
+  const server = await serve(`postgres on ${port}`, dir, 'SIGINT', () => spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'],
+  { ...ids, stdio: 'ignore' }), async () => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: url });
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  });
+  return { kind: 'postgres', url, port, ...server };
 }
 
 export async function startMariadb(): Promise<TestDatabase> {
@@ -83,26 +80,20 @@ export async function startMariadb(): Promise<TestDatabase> {
   const init = spawnSync(install, ['--no-defaults', `--datadir=${data}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.error?.message}`);
   const port = await freePort();
-  const proc = spawn(server, ['--no-defaults', `--datadir=${data}`, ...user, `--port=${port}`, '--bind-address=127.0.0.1',
-    `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--skip-log-bin',
-    '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=2', '--max-connections=300'], { stdio: 'ignore' });
   const url = `mysql://root@127.0.0.1:${port}/mysql`;
-  const stop = stopper(proc, dir, 'SIGTERM');
-  try {
-    await waitUntil(`mariadb on ${port}`, proc, async () => {
-      const { default: mysql } = await import('mysql2/promise');
-      const c = await mysql.createConnection({ uri: url });
-      try {
-        await c.query('CREATE DATABASE IF NOT EXISTS shop');
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { kind: 'mariadb', url: `mysql://root@127.0.0.1:${port}/shop`, port, stop };
+  const running = await serve(`mariadb on ${port}`, dir, 'SIGTERM', () => spawn(server, ['--no-defaults', `--datadir=${data}`, ...user,
+    `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mysqld.pid')}`,
+    '--skip-name-resolve', '--skip-log-bin', '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=2', '--max-connections=300'],
+  { stdio: 'ignore' }), async () => {
+    const { default: mysql } = await import('mysql2/promise');
+    const c = await mysql.createConnection({ uri: url });
+    try {
+      await c.query('CREATE DATABASE IF NOT EXISTS shop');
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  });
+  return { kind: 'mariadb', url: `mysql://root@127.0.0.1:${port}/shop`, port, ...running };
 }
 
 function postgresIds(): { uid?: number; gid?: number } {
@@ -113,8 +104,10 @@ function postgresIds(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
-function stopper(proc: ChildProcess, dir: string, signal: NodeJS.Signals): () => Promise<void> {
-  return async () => {
+/** Runs a server process until stopped; restart() launches it again on the same files. */
+async function serve(what: string, dir: string, signal: NodeJS.Signals, launch: () => ChildProcess, check: () => Promise<void>) {
+  let proc: ChildProcess;
+  const halt = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill(signal);
@@ -122,7 +115,24 @@ function stopper(proc: ChildProcess, dir: string, signal: NodeJS.Signals): () =>
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+  };
+  const up = async () => {
+    proc = launch();
+    try {
+      await waitUntil(what, proc, check);
+    } catch (e) {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  };
+  await up();
+  return {
+    async stop(opts?: { keepData?: boolean }) {
+      await halt();
+      if (!opts?.keepData) rmSync(dir, { recursive: true, force: true });
+    },
+    restart: up,
   };
 }
 
