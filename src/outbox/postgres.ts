@@ -27,6 +27,10 @@ export async function openPostgresStore(opts: StoreOptions): Promise<OutboxStore
   async function claimBatch(limit: number, handle: (rows: OutboxRow[]) => Promise<BatchOutcome>): Promise<number> {
     const client: PoolClient = await pool.connect();
     let broken: Error | undefined;
+    // pg-pool drops its error listener from a checked-out client: a server shutdown while the batch is enqueueing
+    // would otherwise be an unhandled 'error' that kills the process. The next query then fails instead.
+    const onError = (err: Error) => { broken = err; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<OutboxRow>(
@@ -52,6 +56,7 @@ export async function openPostgresStore(opts: StoreOptions): Promise<OutboxStore
       await client.query('ROLLBACK').catch((err: Error) => { broken = err; });
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
