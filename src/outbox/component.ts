@@ -1,5 +1,6 @@
 import type { AppConfig, OutboxConfig } from '../config/env.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import { redisReady } from '../observability/readiness.js';
 import { OrderNotifyProducer } from '../producer/producer.js';
 import { createRedis, waitReady } from '../queues/connection.js';
@@ -18,7 +19,7 @@ export interface RunningRelay {
  * The `outbox-relay` component: its own fail-fast producer connection (a worker connection would queue commands
  * while Redis is away, and the relay must see the outage to stop claiming), the store, metrics and the loop.
  */
-export async function startOutboxRelay(deps: { config: AppConfig & { outbox: OutboxConfig }; metrics: Metrics; logger: Logger }): Promise<RunningRelay> {
+export async function startOutboxRelay(deps: { config: AppConfig & { outbox: OutboxConfig }; metrics: Metrics; logger: Logger; tracing?: Tracing }): Promise<RunningRelay> {
   const { config, logger } = deps;
   const settings = config.outbox;
   const log = logger.child({ component: 'outbox-relay' });
@@ -30,6 +31,7 @@ export async function startOutboxRelay(deps: { config: AppConfig & { outbox: Out
   const producer = new OrderNotifyProducer({
     connection, prefix: config.queuePrefix, idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
+    tracing: deps.tracing, // each relayed order starts its trace here, as an ingested one does in the API
   });
   const relay = new OutboxRelay({
     settings, store, producer, logger: log,

@@ -90,7 +90,7 @@ export async function startComponents(names: readonly string[], deps: ComponentD
       }
       // Loaded only here: the database drivers stay out of every other process.
       const { startOutboxRelay } = await import('../outbox/component.js');
-      const relay = await startOutboxRelay({ config: { ...deps.config, outbox }, metrics: deps.metrics, logger: deps.logger });
+      const relay = await startOutboxRelay({ config: { ...deps.config, outbox }, metrics: deps.metrics, logger: deps.logger, tracing: deps.tracing });
       running.push({ name, close: (t) => relay.close(t), ready: () => relay.ready() });
     } else {
       throw new Error(`unknown component "${name}" (known: ${WORKER_COMPONENTS.join(', ')})`);
