@@ -22,10 +22,11 @@ import { correlation } from './scenarios/correlation.js';
 import { flashSale } from './scenarios/flash-sale.js';
 import { footprint } from './scenarios/footprint.js';
 import { latency } from './scenarios/latency.js';
+import { outbox } from './scenarios/outbox.js';
 import { rateLimit } from './scenarios/rate-limit.js';
 import { throughput } from './scenarios/throughput.js';
 
-const SCENARIOS: Scenario[] = [throughput, flashSale, rateLimit, latency, correlation, footprint];
+const SCENARIOS: Scenario[] = [throughput, flashSale, rateLimit, latency, correlation, footprint, outbox];
 
 function parseCli(argv: string[]): { names: string[]; opts: BenchOptions } {
   const names: string[] = [];

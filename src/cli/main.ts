@@ -50,6 +50,18 @@ summary (npm start). With "api", HTTP_PORT also serves
       setCode(EXIT.ok); // keeps running; runProcess exits the process on a start-up problem or after shutdown
     });
 
+  program.command('outbox-relay')
+    .summary('relay committed rows of the outbox table into the queue (same as `start outbox-relay`)')
+    .description(`Move committed order.paid rows from the monolith's outbox table (PostgreSQL or
+MySQL/MariaDB, OUTBOX_DATABASE_URL) into the queue until SIGTERM/SIGINT; probes and
+/metrics on METRICS_PORT. See docs/outbox.md for the table and the settings.`)
+    .addHelpText('after', ENV_HELP)
+    .action(async () => {
+      const { runProcess } = await import('../runtime/worker-process.js');
+      await runProcess(['outbox-relay'], { env: io.env });
+      setCode(EXIT.ok);
+    });
+
   program.command('enqueue')
     .summary('validate and enqueue order.paid events from a JSON file')
     .description(`Validate and enqueue order.paid events from a JSON file ("-" reads stdin):

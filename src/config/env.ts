@@ -95,6 +95,16 @@ const envSchema = z.object({
   DASHBOARD_OPERATOR_USER: optionalText,
   DASHBOARD_OPERATOR_PASSWORD: optionalText,
   SHUTDOWN_TIMEOUT: durationMs.default(25_000),
+
+  /** Transactional outbox relay (docs/outbox.md): off until a database URL is set. */
+  OUTBOX_DATABASE_URL: z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\//, 'must start with postgres://, postgresql://, mysql:// or mariadb://').optional(),
+  OUTBOX_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/, 'must be a plain table name, optionally schema.table').default('order_notify_outbox'),
+  OUTBOX_POLL_EVERY: durationMs.default(500),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  OUTBOX_AFTER_ENQUEUE: z.enum(['mark', 'delete']).default('mark'),
+  OUTBOX_RETENTION: durationMs.default(7 * 86_400_000),
+  OUTBOX_LISTEN: bool.default(false),
+  OUTBOX_LISTEN_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('order_notify_outbox'),
 });
 
 /** Shortest RESULTS_WEBHOOK_SECRET accepted (each, when several are listed for a rotation). */
@@ -147,6 +157,19 @@ export interface AppConfig {
     dashboard: { enabled: boolean; user?: string; password?: string; operator?: { user: string; password: string } };
   };
   shutdownTimeoutMs: number;
+  /** Present when OUTBOX_DATABASE_URL is set. */
+  outbox?: OutboxConfig;
+}
+
+export interface OutboxConfig {
+  databaseUrl: string;
+  table: string;
+  pollEveryMs: number;
+  batchSize: number;
+  afterEnqueue: 'mark' | 'delete';
+  retentionMs: number;
+  /** PostgreSQL only: LISTEN on this channel to wake up at once (null = poll only). */
+  listenChannel: string | null;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const bytes = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64').length : Buffer.byteLength(secret);
     if (bytes < MIN_WEBHOOK_SECRET_BYTES) problems.push(`RESULTS_WEBHOOK_SECRET: secret #${i + 1} is ${bytes} bytes; at least ${MIN_WEBHOOK_SECRET_BYTES} are required (e.g. whsec_ followed by \`openssl rand -base64 32\`)`);
   }
+  if (e.OUTBOX_LISTEN && e.OUTBOX_DATABASE_URL && !/^postgres(ql)?:/.test(e.OUTBOX_DATABASE_URL)) problems.push('OUTBOX_LISTEN: LISTEN/NOTIFY needs a PostgreSQL OUTBOX_DATABASE_URL');
   if (Boolean(e.DASHBOARD_USER) !== Boolean(e.DASHBOARD_PASSWORD)) problems.push('DASHBOARD_USER / DASHBOARD_PASSWORD: set both or neither');
   if (Boolean(e.DASHBOARD_OPERATOR_USER) !== Boolean(e.DASHBOARD_OPERATOR_PASSWORD)) problems.push('DASHBOARD_OPERATOR_USER / DASHBOARD_OPERATOR_PASSWORD: set both or neither');
   if (e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_USER === e.DASHBOARD_USER) problems.push('DASHBOARD_OPERATOR_USER: must differ from DASHBOARD_USER (the user name decides the role)');
@@ -248,6 +272,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    outbox: e.OUTBOX_DATABASE_URL ? {
+      databaseUrl: e.OUTBOX_DATABASE_URL, table: e.OUTBOX_TABLE, pollEveryMs: e.OUTBOX_POLL_EVERY, batchSize: e.OUTBOX_BATCH_SIZE,
+      afterEnqueue: e.OUTBOX_AFTER_ENQUEUE, retentionMs: e.OUTBOX_RETENTION, listenChannel: e.OUTBOX_LISTEN ? e.OUTBOX_LISTEN_CHANNEL : null,
+    } : undefined,
   };
 }
 

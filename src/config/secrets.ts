@@ -9,7 +9,7 @@ export function secretValues(config: AppConfig): string[] {
     twin24?.kind === 'static' ? twin24.token : twin24?.password,
     ...(config.results.webhookSecret?.split(',').map((x) => x.trim()) ?? []), config.http.ingestToken, config.http.ordersReadToken, config.http.dashboard.password,
     config.http.dashboard.operator?.password,
-    ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? [])]),
+    ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? []), ...(config.outbox ? [config.outbox.databaseUrl] : [])]),
   ].filter((s): s is string => Boolean(s));
 }
 

@@ -13,12 +13,14 @@ import type { Logger } from './logger.js';
 import type { Tracing } from '../observability/tracing.js';
 
 /** The processes a deployment can run; `all` is every one of them in one process (laptop, out of the box). */
-export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator', 'results-webhook'] as const;
+export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator', 'results-webhook', 'outbox-relay'] as const;
 export type ComponentName = (typeof WORKER_COMPONENTS)[number];
 
 export interface RunningComponent {
   name: string;
   close(timeoutMs: number): Promise<void>;
+  /** Throws while the component cannot do its work beyond Redis being away (the outbox relay's database). */
+  ready?(): Promise<void>;
 }
 
 export interface ComponentDeps {
@@ -80,6 +82,16 @@ export async function startComponents(names: readonly string[], deps: ComponentD
       }
       const webhook = createWebhookWorker(full);
       running.push({ name, close: (t) => webhook.close(t) });
+    } else if (name === 'outbox-relay') {
+      const outbox = deps.config.outbox;
+      if (!outbox) {
+        deps.logger.info({ component: name }, 'outbox-relay is off: OUTBOX_DATABASE_URL is not set');
+        return;
+      }
+      // Loaded only here: the database drivers stay out of every other process.
+      const { startOutboxRelay } = await import('../outbox/component.js');
+      const relay = await startOutboxRelay({ config: { ...deps.config, outbox }, metrics: deps.metrics, logger: deps.logger, tracing: deps.tracing });
+      running.push({ name, close: (t) => relay.close(t), ready: () => relay.ready() });
     } else {
       throw new Error(`unknown component "${name}" (known: ${WORKER_COMPONENTS.join(', ')})`);
     }

@@ -138,6 +138,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
       ready: async () => {
         if (stopping) throw new Error('shutting down');
         await redisReady(probeRedis);
+        for (const c of components) await c.ready?.();
       },
     }), config.http.metricsPort, 'METRICS_PORT');
     cleanups.push(() => probes!.close());
