@@ -47,12 +47,16 @@ const envSchema = z.object({
   JOINCHAT_SECRET: optionalText,
   JOINCHAT_SIGNATURE_HEADER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('x-joinchat-signature'),
   JOINCHAT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
+  /** How page_id goes on the wire: `auto` = a JSON integer when all digits (the seed's `12345`), else a string. */
+  JOINCHAT_PAGE_ID_FORMAT: z.enum(['auto', 'string']).default('auto'),
 
   METABOT_BASE_URL: url.default('https://app.metabot24.com/api/v1'),
   METABOT_BOT_ID: optionalText,
   METABOT_TOKEN: optionalText,
   METABOT_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
   METABOT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
+  /** The header carrying `Bearer <token>`: Authorization (Swagger, integrations) or the seed's `Authentication`. */
+  METABOT_AUTH_HEADER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a header name such as Authorization').default('Authorization'),
 
   TWIN24_IAM_URL: url.default('https://iam.twin24.ai/api/v1'),
   TWIN24_NOTIFY_URL: url.default('https://notify.twin24.ai/api/v1'),
@@ -71,6 +75,12 @@ const envSchema = z.object({
   TWIN24_CORRELATE_MAX_AGE: durationMs.default(72 * 3_600_000),
   TWIN24_CORRELATE_WINDOW: durationMs.default(6 * 3_600_000),
   TWIN24_STATS_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+  /** window: sessions of a time window without chatId (falling back per session); per-session: the seed's call per message. */
+  TWIN24_SESSION_LOOKUP: z.enum(['window', 'per-session']).default('window'),
+  /** Bot variables that mean "the bot answered" (comma-separated); unset = any key but initialVariables with a value. */
+  TWIN24_RESULT_KEYS: z.string().trim().regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be comma-separated bot variable names, e.g. confirmation,nps').optional(),
+  /** `fields` of the sessions query; unset = the seed's id,name,clientId,messengerType plus TWIN24_RESULT_KEYS. */
+  TWIN24_SESSION_FIELDS: z.string().trim().regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be comma-separated field names, e.g. id,name,clientId,messengerType,nps').optional(),
 
   RESULTS_WEBHOOK_URL: url.optional(),
   RESULTS_WEBHOOK_SECRET: optionalText,
@@ -127,14 +137,25 @@ function isTimeZone(tz: string): boolean {
 type Env = z.infer<typeof envSchema>;
 
 export interface MantagoConfig { baseUrl: string; botId: string; token: string; secret: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number }
-export interface JoinchatConfig { baseUrl: string; pageId: string; secret: string; signatureHeader: string; rateLimit: RateLimit }
-export interface MetabotConfig { baseUrl: string; botId: string; token: string; timezone: string; rateLimit: RateLimit }
+export interface JoinchatConfig { baseUrl: string; pageId: string; secret: string; signatureHeader: string; rateLimit: RateLimit; pageIdFormat?: 'auto' | 'string' }
+export interface MetabotConfig { baseUrl: string; botId: string; token: string; timezone: string; rateLimit: RateLimit; authHeader?: string }
 export interface Twin24Config {
   iamUrl: string; notifyUrl: string; analyseUrl: string;
   auth: { kind: 'static'; token: string } | { kind: 'login'; email: string; password: string; companyId?: string; ttlSec: number };
   botId: string; chatId: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number;
   pollEveryMs: number; correlateMaxAgeMs: number; correlateWindowMs: number; statsPageSize: number;
+  /** How chat sessions are looked up (see TWIN24_SESSION_LOOKUP); default window. */
+  sessionLookup?: 'window' | 'per-session';
+  /** Bot variables that mean "answered"; empty = any key but initialVariables with a non-empty value. */
+  resultKeys?: string[];
+  /** `fields` of the sessions query. */
+  sessionFields?: string[];
 }
+
+/** The seed's session fields, without its example bot variable (`nps`): the result keys are added to these. */
+export const SEED_SESSION_FIELDS = ['id', 'name', 'clientId', 'messengerType'] as const;
+
+const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
 export interface VendorConfigs { mantago?: MantagoConfig; joinchat?: JoinchatConfig; metabot?: MetabotConfig; twin24?: Twin24Config }
 
 export interface AppConfig {
@@ -212,13 +233,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (group('joinchat', { JOINCHAT_PAGE_ID: e.JOINCHAT_PAGE_ID, JOINCHAT_SECRET: e.JOINCHAT_SECRET })) {
     vendors.joinchat = {
       baseUrl: e.JOINCHAT_BASE_URL, pageId: e.JOINCHAT_PAGE_ID!, secret: e.JOINCHAT_SECRET!,
-      signatureHeader: e.JOINCHAT_SIGNATURE_HEADER, rateLimit: e.JOINCHAT_RATE_LIMIT,
+      signatureHeader: e.JOINCHAT_SIGNATURE_HEADER, rateLimit: e.JOINCHAT_RATE_LIMIT, pageIdFormat: e.JOINCHAT_PAGE_ID_FORMAT,
     };
   }
   if (group('metabot', { METABOT_BOT_ID: e.METABOT_BOT_ID, METABOT_TOKEN: e.METABOT_TOKEN })) {
     vendors.metabot = {
       baseUrl: e.METABOT_BASE_URL, botId: e.METABOT_BOT_ID!, token: e.METABOT_TOKEN!,
-      timezone: e.METABOT_TIMEZONE, rateLimit: e.METABOT_RATE_LIMIT,
+      timezone: e.METABOT_TIMEZONE, rateLimit: e.METABOT_RATE_LIMIT, authHeader: e.METABOT_AUTH_HEADER,
     };
   }
   const twin24Auth = twin24AuthFrom(e, problems);
@@ -229,6 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimit: e.TWIN24_RATE_LIMIT, batchMax: e.TWIN24_BATCH_MAX, batchLingerMs: e.TWIN24_BATCH_LINGER_MS,
       pollEveryMs: e.TWIN24_POLL_EVERY, correlateMaxAgeMs: e.TWIN24_CORRELATE_MAX_AGE,
       correlateWindowMs: e.TWIN24_CORRELATE_WINDOW, statsPageSize: e.TWIN24_STATS_PAGE_SIZE,
+      sessionLookup: e.TWIN24_SESSION_LOOKUP, resultKeys: list(e.TWIN24_RESULT_KEYS),
+      sessionFields: e.TWIN24_SESSION_FIELDS ? list(e.TWIN24_SESSION_FIELDS) : [...new Set([...SEED_SESSION_FIELDS, ...list(e.TWIN24_RESULT_KEYS)])],
     };
   }
   // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share one slot.

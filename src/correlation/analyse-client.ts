@@ -25,8 +25,10 @@ export interface SessionStat {
   dialogResultsFromBotJson: unknown;
 }
 
+/** The seed's step 2: "обязательно использовать поля id, providerMessageId и status". */
 export const MESSAGE_FIELDS = 'id,providerMessageId,status';
-export const SESSION_FIELDS = 'id,dialogResultsFromBotJson';
+/** Item keys of a session that are not bot variables (what a `fields` name that is not one of these selects). */
+const SESSION_ITEM_KEYS = new Set(['id', 'name', 'clientId', 'messengerType', 'dialogResultsFromBotJson']);
 /** Stops a runaway paging loop (a server that ignores `page`); far above any real window. */
 const MAX_PAGES = 10_000;
 const DEFAULT_PAGE_RETRIES = 2;
@@ -42,6 +44,8 @@ export interface AnalyseClientOptions {
   tokens: Twin24TokenSource;
   metrics: VendorCallMetrics;
   pageSize: number;
+  /** `fields` of the sessions query (default: the seed's id,name,clientId,messengerType). */
+  sessionFields?: readonly string[];
   /** Extra attempts for a page that failed transiently (default 2). */
   pageRetries?: number;
   /** Base of the jittered backoff between those attempts (default 250 ms). */
@@ -72,25 +76,34 @@ export class AnalyseClient {
     });
   }
 
-  /** Every chat session of `chatId` (the Twin24 chat the messages went through) started in the window. */
-  sessions(window: TimeWindow, chatId: string, onPage: PageHandler<SessionStat>, stats?: PagingStats): Promise<PagingStats> {
-    const query = { ...windowQuery(window), chatId, fields: SESSION_FIELDS };
+  /**
+   * Chat sessions started in the window: with `sessionId`, the seed's step 3 (`chatId=<providerMessageId>`, the one
+   * session a message started); without, every session of the window. Query keys in the seed's order.
+   */
+  sessions(window: TimeWindow, sessionId: string | undefined, onPage: PageHandler<SessionStat>, stats?: PagingStats): Promise<PagingStats> {
+    const fields = this.opts.sessionFields?.length ? [...this.opts.sessionFields] : ['id', 'name', 'clientId', 'messengerType'];
+    const query: Record<string, string> = { ...windowQuery(window), withoutCount: 'false', withoutItems: 'false' };
+    const botVariables = fields.filter((f) => !SESSION_ITEM_KEYS.has(f));
     return this.allPages('/statistics/chat/sessions', 'statistics/sessions', query, onPage, stats, (item) => {
       const parsed = sessionItem.safeParse(item);
-      return parsed.success ? { id: parsed.data.id, dialogResultsFromBotJson: parsed.data.dialogResultsFromBotJson ?? null } : undefined;
-    });
+      return parsed.success ? { id: parsed.data.id, dialogResultsFromBotJson: resultsOf(parsed.data, botVariables) } : undefined;
+    }, { ...(sessionId !== undefined ? { chatId: sessionId } : {}), fields: fields.join(',') });
   }
 
-  /** Pages 0, 1, … until a short page (or `count` reached); `stats` (if given) is updated as calls happen. */
+  /**
+   * Pages 0, 1, … until `count` items were read or a page comes back empty. A short page is not the end while
+   * `count` says more exist (a server may cap `limit` below ours); without a count only an empty page ends it.
+   */
   private async allPages<T>(
     path: string, endpoint: string, query: Record<string, string>, onPage: PageHandler<T>,
     stats: PagingStats = { items: 0, malformed: 0, calls: 0 }, read: (item: unknown) => T | undefined,
+    tail: Record<string, string> = {},
   ): Promise<PagingStats> {
     const limit = this.opts.pageSize;
     const out = stats;
     let seen = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const url = `${this.opts.analyseUrl}${path}?${encodeQuery({ ...query, limit: String(limit), page: String(page) })}`;
+      const url = `${this.opts.analyseUrl}${path}?${encodeQuery({ ...query, limit: String(limit), page: String(page), ...tail })}`;
       const body = await this.get(url, endpoint, out);
       const parsed = pageSchema.safeParse(body);
       if (!parsed.success) {
@@ -106,8 +119,7 @@ export class AnalyseClient {
       out.items += values.length;
       await onPage(values);
       seen += items.length;
-      // A short page is the last; with a count we also stop on an exactly full last page.
-      if (items.length < limit || (count !== undefined && seen >= count)) return out;
+      if (items.length === 0 || (count !== undefined && seen >= count)) return out;
     }
     throw new PermanentVendorError(`${endpoint}: more than ${MAX_PAGES} pages; is paging ignored?`, { vendor: VENDOR });
   }
@@ -159,6 +171,18 @@ export class AnalyseClient {
       throw e;
     }
   }
+}
+
+/**
+ * The session's bot results. A server may answer a bot variable named in `fields` (the seed's `nps`) on the item
+ * itself rather than inside dialogResultsFromBotJson: such values are folded in, never overriding the object's own.
+ */
+function resultsOf(item: Record<string, unknown>, botVariables: readonly string[]): unknown {
+  const own = item.dialogResultsFromBotJson;
+  const lifted = Object.fromEntries(botVariables.filter((k) => item[k] !== undefined).map((k) => [k, item[k]]));
+  if (Object.keys(lifted).length === 0) return own ?? null;
+  const base = typeof own === 'object' && own !== null && !Array.isArray(own) ? own : {};
+  return { ...lifted, ...base };
 }
 
 function windowQuery(window: TimeWindow): Record<string, string> {

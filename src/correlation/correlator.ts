@@ -6,8 +6,11 @@ import type { Logger } from '../runtime/logger.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 import type { AnalyseClient, MessageStat, PagingStats } from './analyse-client.js';
 import type { PendingEntry, PendingMessages, PendingProgress } from './pending.js';
-import { isResultPresent, statusMeaning } from './status.js';
-import { coveringSpans, coveringWindows } from './windows.js';
+import { lookUpSessions, type SessionLookupMemory } from './sessions.js';
+import { statusMeaning } from './status.js';
+import { coveringWindows } from './windows.js';
+
+export type { SessionLookupMemory } from './sessions.js';
 
 /**
  * One correlation tick, the seed's recipe made continuous: pending messages → message statistics by window (status,
@@ -16,7 +19,7 @@ import { coveringSpans, coveringWindows } from './windows.js';
  * is in the record, so a tick that fails half-way (401 after refresh, 429, 5xx) loses nothing: the next one resumes.
  */
 
-export type CorrelationSettings = Pick<Twin24Config, 'chatId' | 'correlateMaxAgeMs' | 'correlateWindowMs'>;
+export type CorrelationSettings = Pick<Twin24Config, 'correlateMaxAgeMs' | 'correlateWindowMs' | 'sessionLookup' | 'resultKeys'>;
 
 export interface CorrelatorDeps {
   settings: CorrelationSettings;
@@ -25,6 +28,8 @@ export interface CorrelatorDeps {
   client: AnalyseClient;
   logger: Logger;
   metrics?: Pick<Metrics, 'correlations'>;
+  /** Kept by the caller between ticks: whether the server refused a sessions query without chatId. */
+  lookupMemory?: SessionLookupMemory;
   /** Padding on each side of a window for clock skew between us and Twin24 (default 2 min). */
   skewPadMs?: number;
   now?: () => number;
@@ -36,6 +41,8 @@ export interface TickSummary {
   pending: number;
   messageWindows: number;
   sessionWindows: number;
+  /** Per-session lookups (the seed's `chatId=<providerMessageId>` call): per-session mode, or the window's fallback. */
+  sessionLookups: number;
   /** Analyse API requests made (pages, plus token-refresh retries). */
   calls: number;
   /** Record writes for a changed Twin24 status that is not final yet. */
@@ -58,7 +65,7 @@ export async function runCorrelationTick(deps: CorrelatorDeps): Promise<TickSumm
   const clock = deps.now ?? Date.now;
   const now = clock();
   const pad = deps.skewPadMs ?? DEFAULT_SKEW_PAD_MS;
-  const summary: TickSummary = { pending: 0, messageWindows: 0, sessionWindows: 0, calls: 0, progressed: 0, correlated: 0, failed: 0, timedOut: 0, malformed: 0 };
+  const summary: TickSummary = { pending: 0, messageWindows: 0, sessionWindows: 0, sessionLookups: 0, calls: 0, progressed: 0, correlated: 0, failed: 0, timedOut: 0, malformed: 0 };
 
   const { entries, unreadable } = await pending.list();
   if (unreadable.length) {
@@ -86,23 +93,10 @@ export async function runCorrelationTick(deps: CorrelatorDeps): Promise<TickSumm
     }, paging));
   }
 
-  // 2. Results of delivered messages: the session started between sending and the first DELIVERED we saw.
+  // 2. Results of delivered messages: their chat session (providerMessageId) and its dialogResultsFromBotJson.
   const awaiting = entries.filter((e) => !write.isFinished(e) && e.progress.sessionId && e.progress.deliveredSeenAt !== undefined);
-  for (const [chatId, group] of groupBy(awaiting, (e) => e.channelChatId ?? settings.chatId)) {
-    const bySession = new Map(group.map((e) => [e.progress.sessionId!, e]));
-    const spans = group.map((e) => ({ from: e.sentAt - pad, to: e.progress.deliveredSeenAt! + pad }));
-    for (const window of coveringSpans(spans, settings.correlateWindowMs)) {
-      summary.sessionWindows++;
-      await failures.guard(() => client.sessions(window, chatId, async (sessions) => {
-        for (const session of sessions) {
-          const entry = bySession.get(session.id);
-          if (!entry || write.isFinished(entry) || !isResultPresent(session.dialogResultsFromBotJson)) continue;
-          const result = session.dialogResultsFromBotJson;
-          write.queue(() => write.final(entry, 'correlated', { vendorStatus: 'DELIVERED', chatId: session.id, result }));
-        }
-        await write.flush();
-      }, paging));
-    }
+  if (awaiting.length) {
+    await lookUpSessions(deps, awaiting, { write, failures, paging, summary, pad });
   }
   summary.calls = paging.calls;
   summary.malformed = paging.malformed;
@@ -131,7 +125,7 @@ export async function runCorrelationTick(deps: CorrelatorDeps): Promise<TickSumm
 
 /** What one statistics row means for one pending message. */
 async function applyStatus(write: RecordWriter, entry: PendingEntry, stat: MessageStat, seenAt: number): Promise<void> {
-  const meaning = statusMeaning(stat.status);
+  const meaning = statusMeaning(stat.status, stat.providerMessageId);
   const before = entry.progress;
   if (meaning.kind === 'final') {
     await write.final(entry, meaning.status, { vendorStatus: stat.status, chatId: stat.providerMessageId ?? before.sessionId });
@@ -155,7 +149,7 @@ async function applyStatus(write: RecordWriter, entry: PendingEntry, stat: Messa
  * Writes record changes with bounded concurrency, then saves progress and removes the finished messages from the
  * pending set, in that order: removal only ever follows a stored final state.
  */
-class RecordWriter {
+export class RecordWriter {
   private readonly finished = new Set<string>();
   private readonly tasks: Array<() => Promise<void>> = [];
   private toRemove: string[] = [];
@@ -228,7 +222,7 @@ class RecordWriter {
 }
 
 /** The error a tick ends with: the first one, or a rate limit (which also stops further calls in this tick). */
-class FailureLog {
+export class FailureLog {
   error: unknown;
   private rateLimited = false;
 
@@ -245,10 +239,4 @@ class FailureLog {
       }
     }
   }
-}
-
-function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
-  const out = new Map<K, T[]>();
-  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
-  return out;
 }

@@ -65,7 +65,8 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
   const prefix = config.queuePrefix;
   const http = createVendorHttp(config.delivery.vendorTimeoutMs);
   const tokens = deps.tokens ?? createTwin24Auth({ config: twin24, redis: connection, prefix, http, logger, metrics });
-  const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize });
+  const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize, sessionFields: twin24.sessionFields });
+  const lookupMemory = {};
   const pending = new PendingMessages(connection, prefix);
   const pauseKey = `${prefix}:twin24:correlate:paused`;
   // Long enough for a big backlog; if a tick outlives it, an overlapping tick only repeats idempotent writes.
@@ -78,7 +79,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     const held = await lock.hold(async () => {
       try {
-        return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics, tracing });
+        return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics, tracing, lookupMemory });
       } catch (e) {
         if (isVendorError(e) && e.kind === 'rate_limited') {
           const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;

@@ -7,13 +7,24 @@ import type { Twin24MessageView, Twin24Outcome, Twin24TimelineOptions } from './
  * so no timers run and a test controls the pace with small millisecond values.
  */
 
-export const TWIN24_TIMELINE_DEFAULTS: Required<Twin24TimelineOptions> = {
+type TimelineSettings = Required<Omit<Twin24TimelineOptions, 'readAfterMs'>> & Pick<Twin24TimelineOptions, 'readAfterMs'>;
+
+export const TWIN24_TIMELINE_DEFAULTS: TimelineSettings = {
   pendingAfterMs: 200,
   finalAfterMs: 500,
   resultAfterMs: 300,
   outcome: (phone) => (phone.endsWith('0') ? 'UNDELIVERED' : 'DELIVERED'),
-  result: (phone) => ({ confirmed: true, answer: 'yes', phone }),
+  // The seed's shape: bot variables plus "initialVariables": [], which is there before the bot answered too.
+  result: () => ({ nps: '10', confirmation: 'Подтверждено', initialVariables: [] }),
+  limitCap: 1000,
+  requireSessionChatId: false,
+  botVariablesOnItem: false,
 };
+
+/** What dialogResultsFromBotJson holds after the session started and before the bot wrote anything (the seed's key). */
+export const UNANSWERED_RESULT = { initialVariables: [] } as const;
+/** Outcomes that end a message without a chat session; every other one (DELIVERED, READ, unknown) starts one. */
+const NO_SESSION = new Set(['UNDELIVERED', 'ERROR', 'EXPIRED', 'NEVER']);
 
 export interface NewMessage {
   bulkId: string;
@@ -58,12 +69,12 @@ export interface SessionItem {
   name: string;
   clientId: string;
   messengerType: 'WHATSAPP';
-  dialogResultsFromBotJson: Record<string, unknown> | null;
+  dialogResultsFromBotJson: Record<string, unknown>;
 }
 export const SESSION_ITEM_KEYS: readonly (keyof SessionItem)[] = ['id', 'name', 'clientId', 'messengerType', 'dialogResultsFromBotJson'];
 
 export class Twin24Timeline {
-  private readonly options: Required<Twin24TimelineOptions>;
+  readonly options: TimelineSettings;
   private messages: StoredMessage[] = [];
 
   constructor(options: Partial<Twin24TimelineOptions> = {}, private readonly now: () => number = Date.now) {
@@ -107,22 +118,22 @@ export class Twin24Timeline {
   }
 
   /**
-   * Sessions started (= messages delivered) in [from, to]. `chatId` is the chat the message went through; the seed
-   * also passes a session id in it, so a session id matches too.
+   * Sessions started (= messages delivered) in [from, to]. As the seed's step 3: `chatId` is a chat-session id (the
+   * message's providerMessageId), so it selects that one session; without it, every session of the window.
    */
   sessionsBetween(from: number, to: number, chatId?: string): SessionItem[] {
     const now = this.now();
     return this.messages
-      .filter((m) => this.status(m) === 'DELIVERED')
+      .filter((m) => this.hasSession(m))
       .map((m) => ({ m, startedAt: this.deliveredAt(m) }))
-      .filter(({ m, startedAt }) => startedAt >= from && startedAt <= to && (chatId === undefined || chatId === m.chatId || chatId === m.sessionId))
+      .filter(({ m, startedAt }) => startedAt >= from && startedAt <= to && (chatId === undefined || chatId === m.sessionId))
       .sort((a, b) => a.startedAt - b.startedAt)
       .map(({ m, startedAt }) => ({
         id: m.sessionId,
         name: m.chatSessionName,
         clientId: m.phone,
         messengerType: 'WHATSAPP',
-        dialogResultsFromBotJson: now >= startedAt + this.options.resultAfterMs ? m.result : null,
+        dialogResultsFromBotJson: now >= startedAt + this.options.resultAfterMs ? m.result : { ...UNANSWERED_RESULT, initialVariables: [] },
       }));
   }
 
@@ -135,7 +146,7 @@ export class Twin24Timeline {
       createdAt: m.createdAt,
       status: this.status(m),
       providerMessageId: this.providerMessageId(m),
-      result: this.status(m) === 'DELIVERED' && now >= this.deliveredAt(m) + this.options.resultAfterMs ? m.result : null,
+      result: this.hasSession(m) && now >= this.deliveredAt(m) + this.options.resultAfterMs ? m.result : null,
     }));
   }
 
@@ -145,11 +156,18 @@ export class Twin24Timeline {
 
   private status(m: StoredMessage): string {
     const elapsed = this.now() - m.createdAt;
+    const read = this.options.readAfterMs;
+    if (m.outcome === 'DELIVERED' && read !== undefined && elapsed >= this.options.finalAfterMs + read) return 'READ';
     if (elapsed >= this.options.finalAfterMs) return m.outcome === 'NEVER' ? 'PENDING' : m.outcome;
     return elapsed >= this.options.pendingAfterMs ? 'PENDING' : 'CREATED';
   }
 
+  /** Delivered (or read, or any status but the failures) and past the moment of delivery: a session exists. */
+  private hasSession(m: StoredMessage): boolean {
+    return !NO_SESSION.has(m.outcome) && this.now() - m.createdAt >= this.options.finalAfterMs;
+  }
+
   private providerMessageId(m: StoredMessage): string | null {
-    return this.status(m) === 'DELIVERED' ? m.sessionId : null;
+    return this.hasSession(m) ? m.sessionId : null;
   }
 }

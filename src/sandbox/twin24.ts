@@ -100,9 +100,12 @@ interface Window {
   fields?: string[];
 }
 
-/** The query shared by both statistics endpoints: from/to, paging (offset wins over page), counts and fields. */
-function parseWindow(query: Query): Window {
-  const limit = whole(query, 'limit', 100, 1, 1000);
+/**
+ * The query shared by both statistics endpoints: from/to, paging (offset wins over page), counts and fields. The
+ * server's own cap wins over a larger `limit`, and `page` counts pages of the size actually served.
+ */
+function parseWindow(query: Query, limitCap: number): Window {
+  const limit = Math.min(whole(query, 'limit', 100, 1, 1000), limitCap);
   const page = whole(query, 'page', 0);
   return {
     from: instant(query, 'from'),
@@ -262,7 +265,7 @@ export class Twin24Account {
   }
 
   private messageStats(query: Query): Outcome {
-    const window = parseWindow(query);
+    const window = parseWindow(query, this.timeline.options.limitCap);
     if (query.channel !== undefined && query.channel !== 'CHAT') return fail(400, 'Bad Request', 'channel: only CHAT is supported');
     const unknown = window.fields?.filter((f) => !(MESSAGE_ITEM_KEYS as readonly string[]).includes(f)) ?? [];
     if (unknown.length > 0) return fail(400, 'Bad Request', `fields: unknown ${unknown.join(', ')} (known: ${MESSAGE_ITEM_KEYS.join(', ')})`);
@@ -273,15 +276,24 @@ export class Twin24Account {
   }
 
   private sessionStats(query: Query): Outcome {
-    const window = parseWindow(query);
+    const options = this.timeline.options;
+    const window = parseWindow(query, options.limitCap);
     const withoutItems = flag(query, 'withoutItems');
+    if (options.requireSessionChatId && !query.chatId) {
+      throw new BadQuery('chatId: required (the chat session id, i.e. the providerMessageId of the message)');
+    }
     const all = this.timeline.sessionsBetween(window.from, window.to, query.chatId || undefined);
-    // The seed asks for bot keys (e.g. `nps`) in `fields` and still gets dialogResultsFromBotJson: unknown names
-    // are ignored and the results always come back.
+    // The seed asks for `fields=id,name,clientId,messengerType,nps` and its answer still carries the whole
+    // dialogResultsFromBotJson: names that are not item keys are bot variables, and the results always come back.
     const keys = window.fields
       ? SESSION_ITEM_KEYS.filter((k) => k === 'dialogResultsFromBotJson' || window.fields!.includes(k))
       : SESSION_ITEM_KEYS;
-    const items = all.slice(window.skip, window.skip + window.limit).map((s) => pick({ ...s }, keys));
+    const botVariables = window.fields?.filter((f) => !(SESSION_ITEM_KEYS as readonly string[]).includes(f)) ?? [];
+    const items = all.slice(window.skip, window.skip + window.limit).map((s) => {
+      const item = pick({ ...s }, keys);
+      if (options.botVariablesOnItem) for (const v of botVariables) if (v in s.dialogResultsFromBotJson) item[v] = s.dialogResultsFromBotJson[v];
+      return item;
+    });
     const body: { count?: number; items?: unknown[] } = {};
     if (!window.withoutCount) body.count = all.length;
     if (!withoutItems) body.items = items;

@@ -42,7 +42,11 @@ export interface RecordedRequest {
   reason?: string;
 }
 
-export type Twin24Outcome = 'DELIVERED' | 'UNDELIVERED' | 'ERROR' | 'EXPIRED' | 'NEVER';
+/**
+ * What becomes of a message. NEVER = stays PENDING. Any other string is a status the sandbox reports as is; every
+ * status but UNDELIVERED, ERROR and EXPIRED starts a chat session (e.g. READ, or a status Twin24 never documented).
+ */
+export type Twin24Outcome = 'DELIVERED' | 'UNDELIVERED' | 'ERROR' | 'EXPIRED' | 'NEVER' | 'READ' | (string & {});
 
 export interface Twin24TimelineOptions {
   /** CREATED -> PENDING, from creation. */
@@ -54,6 +58,17 @@ export interface Twin24TimelineOptions {
   /** NEVER = stays PENDING forever. */
   outcome?: (phone: string) => Twin24Outcome;
   result?: (phone: string, variables: Record<string, string>) => Record<string, unknown>;
+  /** DELIVERED turns READ this long after delivery (the providerMessageId stays); default never. */
+  readAfterMs?: number;
+  /** The server's own cap on `limit`: a page never holds more items, whatever the client asks (default 1000). */
+  limitCap?: number;
+  /** A reading of the seed: refuse a sessions query without `chatId` (400), as if only step 3's form were allowed. */
+  requireSessionChatId?: boolean;
+  /**
+   * Where a bot variable named in the sessions `fields` (the seed's `nps`) comes back: inside
+   * dialogResultsFromBotJson only (default, as the seed's answer shows), or also on the item itself.
+   */
+  botVariablesOnItem?: boolean;
 }
 
 export interface SandboxLogger {

@@ -179,7 +179,11 @@ describe('Twin24 correlation, end to end (real Redis + sandbox timeline)', () =>
       expect(r.query.to).toMatch(/\+00:00$/);
     }
     for (const r of messageCalls) expect(r.query).toMatchObject({ channel: 'CHAT', fields: 'id,providerMessageId,status' });
-    for (const r of sessionCalls) expect(r.query.chatId).toBe(q.config.vendors.twin24!.chatId);
+    // Window mode: the window's sessions without a chatId filter, the seed's session fields.
+    for (const r of sessionCalls) {
+      expect(r.query.chatId).toBeUndefined();
+      expect(r.query).toMatchObject({ fields: 'id,name,clientId,messengerType', withoutCount: 'false', withoutItems: 'false' });
+    }
     expect(await q.pending.count()).toBe(0);
   });
 });

@@ -94,12 +94,13 @@ export async function startRig(sandboxOpts: SandboxOptions = {}): Promise<Rig> {
     const http = createVendorHttp(5_000);
     const tokens = createTwin24Auth({ config: twin24, redis: connection, prefix: config.queuePrefix, http, logger: silent, metrics });
     // Short page-retry backoff keeps fault tests quick.
-    const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize, pageRetryBackoffMs: 20 });
+    const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize, sessionFields: twin24.sessionFields, pageRetryBackoffMs: 20 });
+    const lookupMemory = {};
     const results = new Queue(QUEUES.results, { connection, prefix: config.queuePrefix });
 
     const p: Pipeline = {
       config, connection, records, pending, producer, handback, results, changes,
-      tick: () => runCorrelationTick({ settings: twin24, pending, records, client, logger: silent, metrics }),
+      tick: () => runCorrelationTick({ settings: twin24, pending, records, client, logger: silent, metrics, lookupMemory }),
       async sendOrders(count, start = 0) {
         const ids = Array.from({ length: count }, (_, i) => orderIdOf(start + i));
         const before = await pending.count();

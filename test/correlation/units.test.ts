@@ -47,9 +47,25 @@ describe('Twin24 statuses', () => {
     expect(statusMeaning('ERROR')).toEqual({ kind: 'final', status: 'error' });
     expect(statusMeaning('EXPIRED')).toEqual({ kind: 'final', status: 'expired' });
     for (const s of ['CREATED', 'PENDING', 'DELAYED', 'PAUSED', 'SOMETHING_NEW']) expect(statusMeaning(s)).toEqual({ kind: 'waiting' });
+    // Statuses that imply delivery start the session lookup: READ, or an unknown one that carries a session id.
+    expect(statusMeaning('READ', null)).toEqual({ kind: 'delivered' });
+    expect(statusMeaning('SOMETHING_NEW', '15d2652c-ada6-4505-9dee-81ce77b528dc')).toEqual({ kind: 'delivered' });
+    expect(statusMeaning('PENDING', '15d2652c-ada6-4505-9dee-81ce77b528dc')).toEqual({ kind: 'waiting' });
+    expect(statusMeaning('', null)).toEqual({ kind: 'waiting' });
+  });
+
+  it('a result is the bot\'s answer only beyond the seed\'s initialVariables, or in TWIN24_RESULT_KEYS', () => {
     expect(isResultPresent(null)).toBe(false);
     expect(isResultPresent({})).toBe(false);
-    expect(isResultPresent({ confirmation: 'Отказ' })).toBe(true);
+    expect(isResultPresent([])).toBe(false);
+    expect(isResultPresent({ initialVariables: [] })).toBe(false);
+    expect(isResultPresent({ initialVariables: [{ name: 'x' }] })).toBe(false);
+    expect(isResultPresent({ nps: '', confirmation: null, initialVariables: [] })).toBe(false);
+    // The seed's own answer.
+    expect(isResultPresent({ nps: 'Тест', confirmation: 'Отказ', initialVariables: [] })).toBe(true);
+    expect(isResultPresent({ nps: 'Тест', initialVariables: [] }, ['confirmation'])).toBe(false);
+    expect(isResultPresent({ nps: 'Тест', confirmation: 'Отказ', initialVariables: [] }, ['confirmation'])).toBe(true);
+    expect(isResultPresent({ score: 0 })).toBe(true);
   });
 });
 

@@ -31,7 +31,7 @@ const around = (extraMs = 60_000) => ({ from: iso(Date.now() - extraMs), to: iso
 const messageStats = (params: Record<string, string | number | boolean> = {}) =>
   analyse('/statistics/messaging/messages', { ...around(), channel: 'CHAT', fields: 'id,providerMessageId,status', ...params });
 const sessionStats = (params: Record<string, string | number | boolean> = {}) =>
-  analyse('/statistics/chat/sessions', { ...around(), chatId: creds().chatId, limit: 1000, page: 0, ...params });
+  analyse('/statistics/chat/sessions', { ...around(), limit: 1000, page: 0, ...params });
 const phone = (i: number) => `7999${String(i).padStart(7, '1')}`;
 
 beforeAll(async () => {
@@ -202,15 +202,16 @@ describe('Twin24 timeline and statistics', () => {
     expect(final.get(ids[1]!)!.providerMessageId).toBeNull();
     expect(sessionsNow).toEqual({
       count: 1,
-      items: [{ id: sessionId, name: 'Order 1', clientId: '74990000001', messengerType: 'WHATSAPP', dialogResultsFromBotJson: null }],
+      // Before the bot answered, the seed's results object holds only its initialVariables.
+      items: [{ id: sessionId, name: 'Order 1', clientId: '74990000001', messengerType: 'WHATSAPP', dialogResultsFromBotJson: { initialVariables: [] } }],
     });
 
     const withResult = await waitFor(async () => {
       const { body } = await sessionStats();
-      return body.items[0]?.dialogResultsFromBotJson ? body : undefined;
+      return body.items[0]?.dialogResultsFromBotJson?.confirmation ? body : undefined;
     });
-    expect(withResult.items[0].dialogResultsFromBotJson).toEqual({ confirmed: true, answer: 'yes', phone: '74990000001' });
-    expect(sandbox.twin24Messages()[0]).toMatchObject({ status: 'DELIVERED', providerMessageId: sessionId, result: { confirmed: true } });
+    expect(withResult.items[0].dialogResultsFromBotJson).toEqual({ nps: '10', confirmation: 'Подтверждено', initialVariables: [] });
+    expect(sandbox.twin24Messages()[0]).toMatchObject({ status: 'DELIVERED', providerMessageId: sessionId, result: { confirmation: 'Подтверждено' } });
     expect(sandbox.twin24Messages()[1]).toMatchObject({ status: 'UNDELIVERED', providerMessageId: null, result: null });
     // Statistics reads are recorded but never count as accepted.
     expect(sandbox.accepted('twin24').map((r) => r.path)).toEqual(['/messages']);
@@ -279,15 +280,16 @@ describe('Twin24 timeline and statistics', () => {
     expect((await messageStats({ channel: 'SMS' })).status).toBe(400);
   });
 
-  it('lists sessions by chatId with paging, fields, withoutCount and withoutItems', async () => {
+  it('lists the window\'s sessions, or by chatId = a session id as the seed, with paging, fields, withoutCount and withoutItems', async () => {
     await send(messages([{ phone: '74990000001' }, { phone: '74990000002' }, { phone: '74990000003' }]));
     const full = await waitFor(async () => {
       const { body } = await sessionStats();
       return body.count === 3 ? body : undefined;
     });
     expect(full.items.map((s: { clientId: string }) => s.clientId)).toEqual(['74990000001', '74990000002', '74990000003']);
-    expect((await sessionStats({ chatId: '2daadc7b-2b7c-4fa3-822f-6ce3b2337f94' })).body).toEqual({ count: 0, items: [] });
-    // The seed passes a session id as chatId: that finds the one session.
+    // The channel's chat id (the send body's chatId) is not a session id: it selects nothing.
+    expect((await sessionStats({ chatId: creds().chatId })).body).toEqual({ count: 0, items: [] });
+    // The seed passes a session id (the message's providerMessageId) as chatId: that finds the one session.
     expect((await sessionStats({ chatId: full.items[1].id })).body.items.map((s: { id: string }) => s.id)).toEqual([full.items[1].id]);
     const paged = await sessionStats({ limit: 2, page: 1 });
     expect(paged.body).toMatchObject({ count: 3, items: [{ clientId: '74990000003' }] });
@@ -296,5 +298,43 @@ describe('Twin24 timeline and statistics', () => {
     expect((await sessionStats({ withoutCount: true })).body).toEqual({ items: expect.any(Array) });
     expect((await sessionStats({ withoutItems: true })).body).toEqual({ count: 3 });
     expect((await analyse('/statistics/chat/sessions', { chatId: creds().chatId })).status).toBe(400);
+  });
+});
+
+describe('Twin24 statistics, the readings a server may take', () => {
+  let strict: Sandbox;
+  beforeAll(async () => {
+    strict = await startSandbox({
+      twin24: {
+        pendingAfterMs: 0, finalAfterMs: 50, resultAfterMs: 0, readAfterMs: 50, limitCap: 2, requireSessionChatId: true, botVariablesOnItem: true,
+        outcome: (p) => (p.endsWith('5') ? 'SEEN_BY_USER' : 'DELIVERED'),
+      },
+    });
+  });
+  afterAll(async () => { await strict.close(); });
+  const ask = (path: string, params: Record<string, string | number | boolean>) =>
+    get(`${strict.urls.twin24Analyse}${path}?${new URLSearchParams(Object.entries({ ...around(), ...params }).map(([k, v]): [string, string] => [k, String(v)]))}`, bearer());
+
+  it('caps limit (pages count in served pages), refuses sessions without chatId, turns DELIVERED into READ, reports unknown statuses', async () => {
+    const c = strict.credentials.twin24;
+    await post(`${strict.urls.twin24Notify}/messages`, {
+      messages: [{ channels: { chat: { ...chat(), chatId: c.chatId, botId: c.botId } }, destinations: ['74990000001', '74990000002', '74990000003', '74990000005'].map((phone) => ({ phone })) }],
+    }, bearer());
+    await sleep(150);
+    const pages = await Promise.all([0, 1, 2].map((page) => ask('/statistics/messaging/messages', { limit: 500, page, channel: 'CHAT', fields: 'id,providerMessageId,status' })));
+    expect(pages.map((p) => p.body.items.length)).toEqual([2, 2, 0]);
+    expect(pages.map((p) => p.body.count)).toEqual([4, 4, 4]);
+    const items = pages.flatMap((p) => p.body.items as Array<{ status: string; providerMessageId: string }>);
+    expect(items.map((i) => i.status)).toEqual(['READ', 'READ', 'READ', 'SEEN_BY_USER']);
+    for (const i of items) expect(i.providerMessageId).toMatch(UUID);
+
+    const refused = await ask('/statistics/chat/sessions', { limit: 500, page: 0 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toMatch(/chatId: required/);
+    const one = await ask('/statistics/chat/sessions', { limit: 500, page: 0, chatId: items[3]!.providerMessageId, fields: 'id,name,clientId,messengerType,nps' });
+    expect(one.body).toEqual({
+      count: 1,
+      items: [{ id: items[3]!.providerMessageId, name: 'Order 1', clientId: '74990000005', messengerType: 'WHATSAPP', nps: '10', dialogResultsFromBotJson: { nps: '10', confirmation: 'Подтверждено', initialVariables: [] } }],
+    });
   });
 });
