@@ -12,7 +12,8 @@ import type { SandboxCredentials } from './types.js';
 type JoinchatCredentials = SandboxCredentials['joinchat'];
 
 export const JOINCHAT_DEFAULTS: JoinchatCredentials = {
-  pageId: 'sandbox-page',
+  // All digits and above 2^53, like a real Facebook page id: what the seed sends as a JSON integer must arrive exact.
+  pageId: '104857600012345678',
   secret: 'sandbox-joinchat-secret',
   signatureHeader: 'x-joinchat-signature',
 };
@@ -29,20 +30,30 @@ const text = (max: number) =>
 const url = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 const id = z.union([z.string().min(1), z.number().int()]);
 
+/** Messenger's URL-button fields, as the seed's list and generic examples use them. */
+const webview = {
+  webview_height_ratio: z.enum(['compact', 'tall', 'full'], { message: 'must be compact, tall or full' }).optional(),
+  messenger_extensions: z.boolean('must be true or false').optional(),
+  fallback_url: url.optional(),
+};
+
 const button = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('web_url'), url, title: text(20) }),
-  z.object({
+  z.strictObject({ type: z.literal('web_url'), url, title: text(20), ...webview }),
+  z.strictObject({
     type: z.literal('postback'),
     title: text(20),
-    payload: z
-      .object({ block_id: id.optional(), flow_id: id.optional() })
-      .refine((p) => (p.block_id === undefined) !== (p.flow_id === undefined), 'must hold exactly one of block_id or flow_id'),
+    // The seed documents { block_id, flow_id } (its example has both) and its templates send a plain string.
+    payload: z.union([
+      z.string().min(1),
+      z.strictObject({ block_id: id.optional(), flow_id: id.optional() })
+        .refine((p) => p.block_id !== undefined || p.flow_id !== undefined, 'must hold block_id and/or flow_id'),
+    ], { message: 'must be a string or { block_id and/or flow_id }' }),
   }),
 ], { message: 'type must be "web_url" or "postback"' });
 const buttons = (min: number, max: number) =>
   z.array(button).min(min, `needs at least ${min} button${min === 1 ? '' : 's'}`).max(max, `allows at most ${max} button${max === 1 ? '' : 's'}`);
 
-const defaultAction = z.object({ type: z.literal('web_url'), url });
+const defaultAction = z.strictObject({ type: z.literal('web_url'), url, ...webview });
 const amount = z.number();
 
 const templates = {
@@ -102,7 +113,8 @@ const templates = {
 const RECIPIENT_KEYS = ['id', 'phone', 'email', 'uuid'] as const;
 
 const envelope = z.object({
-  page_id: id,
+  // Any number here (zod's int() refuses integers above 2^53); the digits as written are checked in send().
+  page_id: z.union([z.string().min(1), z.number()], { message: 'must be the page id (a JSON integer, as the seed sends it)' }),
   recipient: z
     .object({ id: z.string().min(1).optional(), phone: z.string().min(1).optional(), email: z.string().min(1).optional(), uuid: z.string().min(1).optional() })
     .refine((r) => RECIPIENT_KEYS.filter((k) => r[k] !== undefined).length === 1, 'must hold exactly one of id, phone, email or uuid'),
@@ -111,6 +123,20 @@ const envelope = z.object({
   tag: z.enum(MESSAGE_TAGS, { message: `must be one of ${MESSAGE_TAGS.join(', ')}` }).optional(),
   delay: z.number().int('must be an integer number of seconds').min(0, 'must be 0 to 10').max(10, 'must be 0 to 10').optional(),
 });
+
+/** The top-level page_id exactly as the body wrote it (JSON.parse source access keeps a number's digits). */
+function pageIdAsWritten(raw: string): { kind: 'number' | 'string' | 'other'; text: string } | undefined {
+  let found: { kind: 'number' | 'string' | 'other'; text: string } | undefined;
+  const root = JSON.parse(raw, (key, value, context?: { source?: string }) => {
+    if (key === 'page_id') {
+      const kind = typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : 'other';
+      found = { kind, text: kind === 'number' ? (context?.source ?? String(value)) : String(value) };
+    }
+    return value;
+  }) as Record<string, unknown>;
+  // Revivers run innermost first: the last page_id seen is the top-level one, if there is one at all.
+  return root && typeof root === 'object' && 'page_id' in root ? found : undefined;
+}
 
 export function joinchatSignature(raw: Buffer | string, secret: string): string {
   return createHmac('sha256', secret).update(raw).digest('base64');
@@ -159,9 +185,14 @@ export class JoinchatPage {
 
     const head = envelope.safeParse(req.json);
     if (!head.success) return fail(400, 100, describeIssue(head.error.issues[0]!));
-    const { page_id: pageId, recipient, message } = head.data;
-    if (String(pageId) !== this.credentials.pageId) {
-      return fail(400, 100, `page_id: ${String(pageId)} is not this bot's page`);
+    const { recipient, message } = head.data;
+    // The digits as written: a JSON number above 2^53 would be rounded by JSON.parse.
+    const pageId = pageIdAsWritten(req.rawBytes.toString('utf8'));
+    if (/^\d+$/.test(this.credentials.pageId) && pageId?.kind !== 'number') {
+      return fail(400, 100, `page_id: must be a JSON integer (the seed sends "page_id":12345), got a ${pageId?.kind ?? 'missing value'}`);
+    }
+    if (pageId?.text !== this.credentials.pageId) {
+      return fail(400, 100, `page_id: ${pageId?.text ?? '(none)'} is not this bot's page`);
     }
     const template = templates[message.template_type].safeParse(message);
     if (!template.success) {

@@ -14,7 +14,7 @@ const signedPost = (body: unknown) => {
   return post(sendUrl(), raw, { 'x-joinchat-signature': sign(raw) });
 };
 const envelope = (message: unknown, over: Record<string, unknown> = {}) => ({
-  page_id: 'sandbox-page', recipient: { id: '123456' }, message, ...over,
+  page_id: 12345, recipient: { id: '123456' }, message, ...over,
 });
 const last = () => sandbox.requests('joinchat').at(-1)!;
 
@@ -32,7 +32,8 @@ const receipt = (over: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: await freePort() });
+  // The seed's own page id (12345), so bodies can be built with JSON.stringify; the default one is tried below.
+  sandbox = await startSandbox({ port: await freePort(), credentials: { joinchat: { pageId: '12345' } } });
 });
 afterAll(async () => {
   await sandbox.close();
@@ -41,7 +42,7 @@ beforeEach(() => sandbox.reset());
 
 describe('JoinChat signature', () => {
   it('accepts a signed text message and records the exact raw bytes', async () => {
-    const raw = '{"page_id":"sandbox-page","recipient":{"id":"123456"},"message":{"template_type":"text","text":"Hello Wörld ✓"},"tag":"ACCOUNT_UPDATE","delay":1}';
+    const raw = '{"page_id":12345,"recipient":{"id":"123456"},"message":{"template_type":"text","text":"Hello Wörld ✓"},"tag":"ACCOUNT_UPDATE","delay":1}';
     const res = await signedPost(raw);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true, recipient_id: '123456' });
@@ -83,9 +84,28 @@ describe('JoinChat signature', () => {
   });
 });
 
+describe('JoinChat page_id as the seed sends it', () => {
+  it('takes the digits of a page id above 2^53 exactly as written, and refuses a rounded one', async () => {
+    const big = await startSandbox();
+    try {
+      const pageId = big.credentials.joinchat.pageId;
+      expect(Number(pageId) > Number.MAX_SAFE_INTEGER).toBe(true);
+      const body = (id: string) => `{"page_id":${id},"recipient":{"id":"1"},"message":{"template_type":"text","text":"hi"}}`;
+      const send = (raw: string) => post(`${big.urls.joinchat}/send_message`, raw, { 'x-joinchat-signature': sign(raw) });
+      expect((await send(body(pageId))).status).toBe(200);
+      const rounded = String(Number(pageId));
+      expect(rounded).not.toBe(pageId);
+      expect((await send(body(rounded))).body.error.msg).toMatch(/is not this bot's page/);
+    } finally {
+      await big.close();
+    }
+  });
+});
+
 describe('JoinChat envelope', () => {
   it.each([
-    ['another page', { page_id: 12345 }, /^page_id: /],
+    ['another page', { page_id: 54321 }, /^page_id: 54321 is not this bot's page/],
+    ['the page id as a string (the seed sends an integer)', { page_id: '12345' }, /^page_id: must be a JSON integer/],
     ['two recipient keys', { recipient: { id: '1', phone: '123' } }, /^recipient: must hold exactly one of/],
     ['no recipient key', { recipient: {} }, /^recipient: must hold exactly one of/],
     ['a delay over 10', { delay: 11 }, /^delay: must be 0 to 10/],
@@ -118,6 +138,12 @@ describe('JoinChat templates', () => {
     ['text at 640 characters', { template_type: 'text', text: 'x'.repeat(640) }],
     ['text of 640 emoji', { template_type: 'text', text: '✓'.repeat(640) }],
     ['button with 3 buttons', { template_type: 'button', text: 'Next?', buttons: [webUrl(), postback(), postback({ flow_id: 12 })] }],
+    // The seed's own postback example carries both ids; its generic and list examples send a string payload.
+    ['a postback with block_id and flow_id', { template_type: 'button', text: 'Next?', buttons: [postback({ block_id: '123', flow_id: '12' }), postback('DEVELOPER_DEFINED_PAYLOAD')] }],
+    ['web_url buttons and default actions with the Messenger webview fields', { template_type: 'list', elements: [
+      el({ buttons: [{ ...webUrl(), messenger_extensions: true, webview_height_ratio: 'tall', fallback_url: 'https://shop.example/' }] }),
+      el({ default_action: { type: 'web_url', url: 'https://shop.example/v', messenger_extensions: false, webview_height_ratio: 'tall' } }),
+    ] }],
     ['generic with 10 elements of 3 buttons', { template_type: 'generic', elements: times(10, () => el({ image_url: 'https://x.example/a.png', buttons: [webUrl(), postback(), webUrl()] })) }],
     ['list of 4 compact elements', { template_type: 'list', top_element_style: 'compact', elements: times(4, (i) => (i % 2 ? el() : el({ subtitle: undefined, image_url: 'https://x.example/a.png', buttons: [webUrl()] }))), buttons: [postback()] }],
     ['a full receipt', receipt({ elements: times(100, (i) => ({ title: `item ${i}`, price: 1 })) })],
@@ -137,8 +163,9 @@ describe('JoinChat templates', () => {
     ['a button title over 20', { template_type: 'button', text: 'Next?', buttons: [webUrl('x'.repeat(21))] }, /^message\.buttons\[0\]\.title: must be at most 20/],
     ['a web_url that is no URL', { template_type: 'button', text: 'Next?', buttons: [{ type: 'web_url', url: 'orders/1', title: 'Go' }] }, /^message\.buttons\[0\]\.url: must be an http\(s\) URL/],
     ['an unknown button type', { template_type: 'button', text: 'Next?', buttons: [{ type: 'call', title: 'Go' }] }, /^message\.buttons\[0\]\.type: /],
-    ['a postback with both block_id and flow_id', { template_type: 'button', text: 'Next?', buttons: [postback({ block_id: '1', flow_id: '2' })] }, /^message\.buttons\[0\]\.payload: must hold exactly one of block_id or flow_id/],
-    ['a postback with a string payload', { template_type: 'button', text: 'Next?', buttons: [postback('DEVELOPER_DEFINED')] }, /^message\.buttons\[0\]\.payload: /],
+    ['a postback with neither block_id nor flow_id', { template_type: 'button', text: 'Next?', buttons: [postback({})] }, /^message\.buttons\[0\]\.payload: /],
+    ['a postback with an unknown payload key', { template_type: 'button', text: 'Next?', buttons: [postback({ block_id: '1', step: 2 })] }, /^message\.buttons\[0\]\.payload: /],
+    ['a web_url with an unknown webview_height_ratio', { template_type: 'button', text: 'Next?', buttons: [{ ...webUrl(), webview_height_ratio: 'huge' }] }, /^message\.buttons\[0\]\.webview_height_ratio: must be compact, tall or full/],
     ['generic with 11 elements', { template_type: 'generic', elements: times(11, () => el()) }, /^message\.elements: allows at most 10 elements/],
     ['a generic title over 80', { template_type: 'generic', elements: [el({ title: 'x'.repeat(81) })] }, /^message\.elements\[0\]\.title: must be at most 80/],
     ['a generic subtitle over 80', { template_type: 'generic', elements: [el(), el({ subtitle: 'x'.repeat(81) })] }, /^message\.elements\[1\]\.subtitle: must be at most 80/],

@@ -25,6 +25,8 @@ export interface ChildWorkerOptions {
   /** The API listens on HTTP_PORT; every worker-only process on METRICS_PORT. */
   portVariable?: 'METRICS_PORT' | 'HTTP_PORT';
   readyTimeoutMs?: number;
+  /** Arguments after the entry, e.g. `['start', 'fanout', 'twin24']` for the CLI (src/cli.ts). */
+  args?: string[];
 }
 
 const KEEP_LINES = 200;
@@ -36,7 +38,7 @@ export async function startChildWorker(entry: string, env: Record<string, string
   // The API process also opens METRICS_PORT (its /metrics): any free port unless the test chose one.
   const metricsPort = variable === 'HTTP_PORT' ? { METRICS_PORT: '0' } : {};
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...metricsPort, ...env, [variable]: String(port) };
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...(opts.args ?? [])], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const counts = new Map<string, number>();
   // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.

@@ -44,8 +44,8 @@ describe('the request', () => {
     const req = stub.received.at(-1)!;
     expect(req.method).toBe('POST');
     expect(req.url).toBe('/api/send_message');
-    // page_id stays a string: a 19-digit page id would lose digits as a JSON number.
-    expect(req.raw).toBe('{"page_id":"1234567890123456789","recipient":{"uuid":"u-1"},"message":{"template_type":"text","text":"Hello Wörld ✓"}}');
+    // page_id as the seed sends it, a JSON integer, with all 19 digits (a JS number would have rounded them).
+    expect(req.raw).toBe('{"page_id":1234567890123456789,"recipient":{"uuid":"u-1"},"message":{"template_type":"text","text":"Hello Wörld ✓"}}');
     expect(req.headers['x-joinchat-signature']).toBe(createHmac('sha256', SECRET).update(Buffer.from(req.raw, 'utf8')).digest('base64'));
     expect(req.headers['content-type']).toBe('application/json');
   });
@@ -86,11 +86,21 @@ describe('answers', () => {
     expect(err.message).toBe('joinchat 20001: Page token expired');
   });
 
-  it('an unreadable 2xx → permanent, quoting the answer', async () => {
+  it('a 2xx that is not { success: false } is accepted (never a permanent failure: retry-failed would send twice), noting the shape', async () => {
     stub.answer({ status: 200, body: '<html>OK</html>' });
-    const err = await failure(send());
-    expect(err).toBeInstanceOf(PermanentVendorError);
-    expect(err.message).toMatch(/^joinchat 200: unexpected answer to send_message \(HTTP 200\): <html>OK<\/html>/);
+    await expect(send()).resolves.toEqual({ recipientId: undefined, unexpectedAnswer: 'HTTP 200: <html>OK</html>' });
+    stub.answer({ status: 202, body: { ok: 1, recipient_id: 'r-9' } });
+    await expect(send()).resolves.toEqual({ recipientId: 'r-9', unexpectedAnswer: 'HTTP 202: {"ok":1,"recipient_id":"r-9"}' });
+    stub.answer({ status: 200, body: { success: false, error: { code: 10010, msg: 'Recipient not found' } } });
+    expect((await failure(send())).message).toBe('joinchat 10010: Recipient not found');
+  });
+
+  it('JOINCHAT_PAGE_ID_FORMAT=string keeps page_id a string; a page id with letters is always one', () => {
+    const payload = { recipient: { id: '1' }, message: { template_type: 'text' as const, text: 'hi' } };
+    expect(serialiseSendMessage('12345', payload)).toBe('{"page_id":12345,"recipient":{"id":"1"},"message":{"template_type":"text","text":"hi"}}');
+    expect(serialiseSendMessage('12345', payload, 'string')).toBe('{"page_id":"12345","recipient":{"id":"1"},"message":{"template_type":"text","text":"hi"}}');
+    expect(serialiseSendMessage('page-1', payload)).toMatch(/^\{"page_id":"page-1",/);
+    expect(serialiseSendMessage('007', payload)).toMatch(/^\{"page_id":"007",/);
   });
 
   it('4xx other than 429 → permanent, with JoinChat\'s code when the body has one', async () => {

@@ -7,5 +7,5 @@ describeVendorFaults({
   key: (i) => `psid-${i}`,
   keyOfBody: (body) => body.recipient.id,
   // A page id the sandbox does not know: JoinChat answers 400 with its code 100 and a message naming page_id.
-  permanent: { env: { JOINCHAT_PAGE_ID: 'not-our-page' }, status: 400, reason: /^joinchat 100: page_id: not-our-page is not this bot's page/ },
+  permanent: { env: { JOINCHAT_PAGE_ID: '999' }, status: 400, reason: /^joinchat 100: page_id: 999 is not this bot's page/ },
 });

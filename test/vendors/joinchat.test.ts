@@ -37,7 +37,8 @@ describe('JoinChat end to end (producer → fan-out with routes.example.yaml →
     expect(others).toEqual([]);
     expect(request).toMatchObject({ method: 'POST', path: '/send_message', status: 200, accepted: true });
     expect(request!.rawBody).toBe(
-      '{"page_id":"sandbox-page","recipient":{"id":"2468013579"},"message":{"template_type":"receipt",'
+      // page_id as the seed writes it: a JSON integer, every digit of an id above 2^53 kept.
+      `{"page_id":${rig.sandbox.credentials.joinchat.pageId},"recipient":{"id":"2468013579"},"message":{"template_type":"receipt",`
       + '"recipient_name":"Somchai Jaidee","order_number":"SAMPLE-1001","currency":"THB","payment_method":"Visa 4242",'
       + '"timestamp":1795230900,"summary":{"total_cost":1290},"elements":['
       + '{"title":"Jasmine rice 5 kg","quantity":2,"price":420,"currency":"THB"},'
@@ -194,8 +195,9 @@ describe('JoinChat templates and failures', () => {
     for (const name of names) {
       const got = accepted.filter((r) => (r.body as any).recipient.id === `psid-${name}`);
       expect(got, name).toHaveLength(1);
-      expect(JSON.parse(got[0]!.rawBody), name).toEqual({
-        page_id: 'sandbox-page', recipient: { id: `psid-${name}` }, message: templates[name], tag: 'ACCOUNT_UPDATE', delay: 1,
+      expect(got[0]!.rawBody.startsWith(`{"page_id":${rig.sandbox.credentials.joinchat.pageId},`)).toBe(true);
+      expect({ ...JSON.parse(got[0]!.rawBody), page_id: 'checked above' }, name).toEqual({
+        page_id: 'checked above', recipient: { id: `psid-${name}` }, message: templates[name], tag: 'ACCOUNT_UPDATE', delay: 1,
       });
       expect(got[0]!.headers['x-joinchat-signature']).toBe(expectedSignature(got[0]!.rawBody, rig.sandbox.credentials.joinchat.secret));
     }

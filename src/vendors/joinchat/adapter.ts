@@ -17,7 +17,10 @@ export function createJoinchatAdapter(ctx: AdapterContext<JoinchatConfig>): Vend
       // maxBatch is 1, so this is one request; the loop only keeps the contract honest.
       for (const delivery of batch) {
         const sent = await client.send(delivery.payload);
-        outcomes.push({ ok: true, vendorMessageId: sent.recipientId });
+        if (sent.unexpectedAnswer) {
+          ctx.logger.warn({ vendor: 'joinchat', orderId: delivery.orderId, ruleId: delivery.ruleId, answer: sent.unexpectedAnswer }, 'joinchat answered 2xx in an unknown shape; counted as sent');
+        }
+        outcomes.push({ ok: true, vendorMessageId: sent.recipientId, ...(sent.unexpectedAnswer ? { details: { unexpectedAnswer: sent.unexpectedAnswer } } : {}) });
       }
       return outcomes;
     },

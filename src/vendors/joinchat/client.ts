@@ -1,23 +1,29 @@
 import type { AxiosInstance } from 'axios';
 import type { JoinchatConfig } from '../../config/env.js';
 import type { VendorCallMetrics } from '../../delivery/types.js';
-import { PermanentVendorError } from '../../delivery/errors.js';
 import { joinchatAnswerSchema, joinchatFailure, joinchatNoAnswer } from './errors.js';
 import type { JoinchatPayload } from './payload.js';
 import { signJoinchatBody } from './sign.js';
 
 export const JOINCHAT_SEND_PATH = '/send_message';
 
-/** What a successful send tells us: Messenger's page-scoped id of the recipient, when JoinChat returns one. */
-export interface JoinchatSent { recipientId?: string }
+/**
+ * What an accepted send tells us: Messenger's page-scoped id of the recipient, when JoinChat returns one, and a
+ * note when the 2xx body was not the `{ success: true, … }` we expect (accepted all the same: see postSigned).
+ */
+export interface JoinchatSent { recipientId?: string; unexpectedAnswer?: string }
+
+const DIGITS = /^(0|[1-9]\d*)$/;
 
 /**
- * The exact body of POST /send_message, in the seed's key order. page_id stays the string from config: Facebook
- * page ids can exceed 2^53, so turning them into a JSON number could change the id.
+ * The exact body of POST /send_message, in the seed's key order. The seed sends page_id as a JSON integer
+ * (`"page_id":12345`); with JOINCHAT_PAGE_ID_FORMAT=auto an all-digit page id is written as those very digits —
+ * by hand, since Facebook page ids exceed 2^53 and a JS number would round them. Anything else stays a string.
  */
-export function serialiseSendMessage(pageId: string, payload: JoinchatPayload): string {
+export function serialiseSendMessage(pageId: string, payload: JoinchatPayload, format: 'auto' | 'string' = 'auto'): string {
   const { recipient, message, tag, delay } = payload;
-  return JSON.stringify({ page_id: pageId, recipient, message, tag, delay });
+  const pageIdJson = format === 'auto' && DIGITS.test(pageId) ? pageId : JSON.stringify(pageId);
+  return `{"page_id":${pageIdJson},${JSON.stringify({ recipient, message, tag, delay }).slice(1)}`;
 }
 
 export interface PostSignedOptions {
@@ -51,13 +57,11 @@ export async function postSigned(opts: PostSignedOptions): Promise<JoinchatSent>
   const parsed = joinchatAnswerSchema.safeParse(res.data);
   const answer = parsed.success ? parsed.data : undefined;
   if (res.status >= 200 && res.status < 300) {
-    if (answer?.success === true) {
-      return { recipientId: answer.recipient_id !== undefined ? String(answer.recipient_id) : undefined };
-    }
-    if (answer === undefined) {
-      // Unreadable 2xx: JoinChat may well have sent it, so retrying risks a double message; a person decides.
-      throw new PermanentVendorError(`unexpected answer to send_message (HTTP ${res.status}): ${describe(res.data)}`, { vendor: 'joinchat', status: res.status, code: res.status });
-    }
+    const recipientId = answer?.recipient_id !== undefined ? String(answer.recipient_id) : undefined;
+    if (answer?.success === true) return { recipientId };
+    // The answer is undocumented: only an explicit `success: false` is a refusal. Any other 2xx was accepted — a
+    // failure here would let a later retry-failed send the message twice. The caller warns about the shape.
+    if (answer?.success !== false) return { recipientId, unexpectedAnswer: `HTTP ${res.status}: ${describe(res.data)}` };
   }
   throw joinchatFailure(res.status, answer?.error ?? { msg: looseMessage(res.data) }, res.headers['retry-after']);
 }
@@ -86,7 +90,7 @@ export class JoinchatClient {
   }
 
   async send(payload: JoinchatPayload): Promise<JoinchatSent> {
-    const rawBody = serialiseSendMessage(this.config.pageId, payload);
+    const rawBody = serialiseSendMessage(this.config.pageId, payload, this.config.pageIdFormat);
     return postSigned({
       http: this.http,
       url: this.url,

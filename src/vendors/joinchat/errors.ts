@@ -12,7 +12,7 @@ const VENDOR = 'joinchat';
  * `{ success: false, error: { code, msg } }`. Loose, because a proxy or a new API version may add fields.
  */
 export const joinchatAnswerSchema = z.looseObject({
-  success: z.boolean(),
+  success: z.boolean().optional(),
   recipient_id: z.union([z.string(), z.number()]).optional(),
   error: z.looseObject({
     code: z.union([z.number(), z.string()]).optional(),

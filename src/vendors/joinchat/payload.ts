@@ -4,16 +4,30 @@ import { httpUrl } from '../../events/http-url.js';
 /** JoinChat (Messenger) message templates with every limit from VENDORS.md: what breaks one never gets queued. */
 const max = (n: number) => z.string().min(1).max(n, `must be at most ${n} characters`);
 
-const button = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('web_url'), url: httpUrl(), title: max(20) }).strict(),
-  z.object({
-    type: z.literal('postback'),
-    title: max(20),
-    payload: z.union([z.object({ block_id: z.string().min(1) }).strict(), z.object({ flow_id: z.string().min(1) }).strict()]),
-  }).strict(),
+/** The Messenger URL-button fields the seed's own examples use (list and generic templates). */
+const webviewFields = {
+  webview_height_ratio: z.enum(['compact', 'tall', 'full']).optional(),
+  messenger_extensions: z.boolean().optional(),
+  fallback_url: httpUrl().optional(),
+};
+const blockOrFlowId = z.union([z.string().min(1), z.number().int().nonnegative()]);
+
+/**
+ * A postback's payload: the seed documents `{ block_id, flow_id }` (its example carries both, as strings) and its
+ * generic/list examples send Messenger's plain string payload; both are accepted.
+ */
+const postbackPayload = z.union([
+  z.string().min(1).max(1_000),
+  z.object({ block_id: blockOrFlowId.optional(), flow_id: blockOrFlowId.optional() }).strict()
+    .refine((p) => p.block_id !== undefined || p.flow_id !== undefined, 'needs block_id and/or flow_id'),
 ]);
 
-const defaultAction = z.object({ type: z.literal('web_url'), url: httpUrl() }).strict();
+const button = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('web_url'), url: httpUrl(), title: max(20), ...webviewFields }).strict(),
+  z.object({ type: z.literal('postback'), title: max(20), payload: postbackPayload }).strict(),
+]);
+
+const defaultAction = z.object({ type: z.literal('web_url'), url: httpUrl(), ...webviewFields }).strict();
 
 const textTemplate = z.object({ template_type: z.literal('text'), text: max(640) }).strict();
 
