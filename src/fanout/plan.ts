@@ -59,7 +59,7 @@ export function planFanout(event: OrderPaid, routes: Route[], enabled: ReadonlyS
   return routes.map((route): RulePlan => {
     const notApplicable = applies(route, event);
     if (notApplicable) return { kind: 'skipped', route, reason: notApplicable };
-    if (channelValue(event, route.channel) === undefined) {
+    if (channelValue(event, route.channel) === undefined && !vendorDefinition(route.vendor).reachableWithoutChannel?.(route.message as Record<string, unknown>)) {
       return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel` };
     }
     if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)` };

@@ -7,7 +7,7 @@ import type { SandboxCredentials } from './types.js';
 
 type MetabotCredentials = SandboxCredentials['metabot'];
 
-export const METABOT_DEFAULTS: MetabotCredentials = { botId: '4242', token: 'sandbox-metabot-token' };
+export const METABOT_DEFAULTS: MetabotCredentials = { botId: '4242', token: 'sandbox-metabot-token', authHeader: 'Authorization' };
 
 const SELECTORS = ['script_id', 'script_code', 'trigger_id', 'trigger_code', 'broadcast_id', 'broadcast_code'] as const;
 
@@ -68,8 +68,9 @@ export class MetabotBot {
 
   private schedule(req: VendorRequest): Outcome {
     const fail = (status: number, message: string): Outcome => ({ status, body: { success: false, message }, reason: message });
-    const auth = req.headers.authorization;
-    if (auth === undefined) return fail(401, 'Unauthenticated: missing "Authorization: Bearer <token>"');
+    const header = this.credentials.authHeader;
+    const auth = req.headers[header.toLowerCase()];
+    if (auth === undefined) return fail(401, `Unauthenticated: missing "${header}: Bearer <token>"`);
     if (auth !== `Bearer ${this.credentials.token}`) return fail(401, 'Unauthenticated: invalid token');
     if (req.params.botId !== this.credentials.botId) return fail(404, `Bot ${req.params.botId ?? ''} not found`);
 

@@ -3,7 +3,8 @@
 export interface SandboxCredentials {
   mantago: { botId: string; token: string; secret: string };
   joinchat: { pageId: string; secret: string; signatureHeader: string };
-  metabot: { botId: string; token: string };
+  /** authHeader: which header must carry `Bearer <token>` (Authorization, or the seed's "Authentication"). */
+  metabot: { botId: string; token: string; authHeader: string };
   twin24: { email: string; password: string; staticToken: string; botId: string; chatId: string };
 }
 

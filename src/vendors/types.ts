@@ -23,6 +23,11 @@ export interface VendorDefinition<P = unknown, C extends VendorConfigBase = Vend
   payloadSchema: z.ZodType<P, unknown>;
   /** Adds the recipient taken from the event's channel to the rendered message (before payloadSchema runs). */
   address(message: Record<string, unknown>, event: OrderPaid, channel: Channel): Record<string, unknown>;
+  /**
+   * Whether a rule's (unrendered) message reaches someone even when the customer lacks the rule's channel (e.g. a
+   * Metabot broadcast, or a rule that names its own lead). Absent: a rule needs the channel.
+   */
+  reachableWithoutChannel?(message: Record<string, unknown>): boolean;
   /** This vendor's config when its credentials are set, else undefined (the vendor is disabled). */
   configFrom(vendors: VendorConfigs): C | undefined;
   createAdapter(ctx: AdapterContext<C>): VendorAdapter<P>;

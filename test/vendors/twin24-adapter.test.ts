@@ -5,10 +5,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AxiosError } from 'axios';
 import type { AppConfig } from '../../src/config/env.js';
 import type { VendorError } from '../../src/delivery/errors.js';
 import type { Delivery } from '../../src/delivery/types.js';
 import { createTwin24Adapter } from '../../src/vendors/twin24/adapter.js';
+import { classifyTwin24Failure } from '../../src/vendors/twin24/errors.js';
 import { twin24PayloadSchema, type Twin24Payload } from '../../src/vendors/twin24/payload.js';
 import { directCtx, phoneOf, sends, startTwin24Rig, type Twin24Rig } from './twin24-rig.js';
 
@@ -114,7 +116,9 @@ describe('Twin24 adapter against the sandbox', () => {
 describe('Twin24 client error taxonomy (scripted answers)', () => {
   const cases: Array<[string, { status: number; body: unknown; headers?: Record<string, string> }, string, string]> = [
     ['401 expired', { status: 401, body: { error: 'Token is expired.' } }, 'auth_expired', 'twin24 401: send: Token is expired.'],
-    ['401 other', { status: 401, body: { error: 'Unauthorized' } }, 'permanent', 'twin24 401: send: Unauthorized'],
+    // Any 401 from notify means the token is no good: refresh once, whatever the text.
+    ['401 other', { status: 401, body: { error: 'Unauthorized' } }, 'auth_expired', 'twin24 401: send: Unauthorized'],
+    ['401 not JSON', { status: 401, body: '<html>401</html>' }, 'auth_expired', 'twin24 401: send: Token is expired.'],
     ['400 with details list', { status: 400, body: { error: 'Bad Request', details: ['a: x', 'b: y'] } }, 'permanent', 'twin24 400: send: Bad Request: a: x; b: y'],
     ['403', { status: 403, body: { error: 'Forbidden', details: 'no WhatsApp channel' } }, 'permanent', 'twin24 403: send: Forbidden: no WhatsApp channel'],
     ['422 object details', { status: 422, body: { error: 'Validation failed', details: { field: 'text' } } }, 'permanent', 'twin24 422: send: Validation failed: {"field":"text"}'],
@@ -132,9 +136,9 @@ describe('Twin24 client error taxonomy (scripted answers)', () => {
     if (kind === 'rate_limited') expect((err as unknown as { retryAfterMs: number }).retryAfterMs).toBe(7_000);
   });
 
-  it('a 401 that merely mentions expiry in another field is not treated as expired', async () => {
-    script = () => ({ status: 401, body: { error: 'Unauthorized', details: 'Token is expired.' } });
-    expect((await failure(adapterFor(stubConfig()).send([delivery(0)]))).kind).toBe('permanent');
+  it('a 401 from IAM (login) is a refused credential, not an expired token', () => {
+    const err = classifyTwin24Failure(Object.assign(new AxiosError('401'), { response: { status: 401, data: { error: 'Invalid credentials' }, headers: {} } }), 'login');
+    expect(err.kind).toBe('permanent');
   });
 
   it('an answer with fewer entries than destinations fails the whole request as retryable (no guessing)', async () => {

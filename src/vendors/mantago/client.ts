@@ -1,7 +1,7 @@
 import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { VendorCallMetrics } from '../../delivery/types.js';
-import { PermanentVendorError } from '../../delivery/errors.js';
+import { PermanentVendorError, RetryableVendorError } from '../../delivery/errors.js';
 import { classifyMantagoFailure, classifyRefusalBody, MANTAGO } from './errors.js';
 import type { MantagoPayload } from './payload.js';
 
@@ -50,6 +50,11 @@ export class MantagoClient {
     }); // undefined fields (intentId or message, fbTag) are left out by JSON.stringify
     const res = await this.post('broadcast', pair.token, body);
     if (isRefusal(res.data)) throw classifyRefusalBody(res.status, res.data);
+    // The seed's success answer is `{ success: true, message }`. Any other 2xx (a proxy's HTML page, an empty body)
+    // is not a send we can count: retryable, with what came back so a person can see it.
+    if (!isSuccess(res.data)) {
+      throw new RetryableVendorError(`broadcast answered HTTP ${res.status} without success: true: ${firstBytes(res.data)}`, { vendor: MANTAGO, status: res.status });
+    }
   }
 
   /**
@@ -88,7 +93,21 @@ export class MantagoClient {
   }
 }
 
-/** 2xx with `success: false` is a refusal; anything else in a 2xx is an acceptance. */
+/** 2xx with `success: false` is a refusal. */
 function isRefusal(data: unknown): boolean {
   return typeof data === 'object' && data !== null && (data as { success?: unknown }).success === false;
+}
+
+/** Only `success: true` is an acceptance (the seed's answer). */
+function isSuccess(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { success?: unknown }).success === true;
+}
+
+const FIRST_BYTES = 200;
+
+/** The start of an answer body, for a failure reason (never the request: that holds the token and secret). */
+export function firstBytes(data: unknown): string {
+  const text = typeof data === 'string' ? data : data === undefined ? '(empty body)' : JSON.stringify(data) ?? String(data);
+  const flat = text.replace(/\s+/g, ' ').trim() || '(empty body)';
+  return flat.length > FIRST_BYTES ? `${flat.slice(0, FIRST_BYTES)}…` : flat;
 }

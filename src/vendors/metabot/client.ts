@@ -35,7 +35,9 @@ export class MetabotClient {
     let res;
     try {
       res = await this.http.post<unknown>(this.url, rawBody, {
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${this.config.token}` },
+        // The header name is a setting (METABOT_AUTH_HEADER): Swagger and integrations use Authorization, the seed
+        // names it "Authentication"; the value is `Bearer <token>` either way (a guess for the seed's form).
+        headers: { 'content-type': 'application/json', accept: 'application/json', [(this.config.authHeader ?? 'Authorization').toLowerCase()]: `Bearer ${this.config.token}` },
         // Every status is classified below; an axios HTTP error would carry the Authorization header around.
         validateStatus: () => true,
       });

@@ -1,13 +1,18 @@
 import type { MetabotConfig } from '../../config/env.js';
 import type { VendorDefinition } from '../types.js';
 import { createMetabotAdapter } from './adapter.js';
-import { metabotPayloadSchema, type MetabotPayload } from './payload.js';
+import { metabotPayloadSchema, metabotRuleNeedsNoLead, type MetabotPayload } from './payload.js';
 
 export const metabotVendor: VendorDefinition<MetabotPayload, MetabotConfig> = {
   name: 'metabot',
   channels: ['metabot'],
   payloadSchema: metabotPayloadSchema,
-  address: (message, event) => ({ ...message, lead_id: event.customer.channels.metabotLeadId }),
+  // The rule's own lead_id (a template) wins; else the event's lead; else none (see reachableWithoutChannel).
+  address: (message, event) => {
+    const lead = message.lead_id ?? event.customer.channels.metabotLeadId;
+    return lead === undefined ? message : { ...message, lead_id: lead };
+  },
+  reachableWithoutChannel: metabotRuleNeedsNoLead,
   configFrom: (vendors) => vendors.metabot,
   createAdapter: createMetabotAdapter,
 };

@@ -26,6 +26,7 @@ export const metabotPayloadSchema = z
       'must be "YYYY-MM-DD hh:mm:ss" (platform time) or an ISO date-time with offset').optional(),
     run_after_sec: z.number().int().min(0).optional(),
     is_periodic: z.boolean().optional(),
+    // Not in the seed's table (VENDORS.md lists it from the vendor's docs): sent only when a rule sets it.
     repeat_interval_sec: z.number().int().positive().optional(),
     condition_script_code: z.string().min(1).max(10_000).optional(),
     script_request_params: z.record(z.string(), z.unknown()).optional(),
@@ -38,9 +39,14 @@ export const metabotPayloadSchema = z
     if (chosen.length !== 1) {
       ctx.addIssue({ code: 'custom', path: ['script_id'], message: `exactly one of ${METABOT_SELECTORS.join(', ')} is required (got ${chosen.length ? chosen.join(', ') : 'none'})` });
     }
-    if (p.is_periodic && !p.repeat_interval_sec) {
-      ctx.addIssue({ code: 'custom', path: ['repeat_interval_sec'], message: 'is required when is_periodic is true' });
-    }
   });
 export type MetabotPayload = z.infer<typeof metabotPayloadSchema>;
+
+/**
+ * Jobs that need no lead from the event: the rule names one itself (a `lead_id` template), works on a ticket, or
+ * runs a broadcast (which reaches its own audience). Guess from the seed's field list: only lead-less kinds it names.
+ */
+export function metabotRuleNeedsNoLead(message: Record<string, unknown>): boolean {
+  return ['lead_id', 'ticket_id', 'broadcast_id', 'broadcast_code'].some((k) => message[k] !== undefined);
+}
 export const isLocalRunAt = (s: string) => RUN_AT_LOCAL.test(s);

@@ -40,8 +40,11 @@ export function classifyTwin24Failure(err: unknown, what: string): VendorError {
   if (err.response === undefined) return new RetryableVendorError(`${what}: no answer (${err.code ?? err.message})`, { vendor: VENDOR });
   const { status, data } = err.response;
   const vendorText = twin24ErrorText(data);
-  if (status === 401 && errorBodySchema.safeParse(data).data?.error === EXPIRED_TOKEN_ERROR) {
-    return new AuthExpiredVendorError(`${what}: ${EXPIRED_TOKEN_ERROR}`, { vendor: VENDOR, status, code: status });
+  // The seed names only the bearer token for these calls, so any 401 from notify or analyse means "this token is no
+  // good": refresh once, whatever the text (VENDORS.md shows "Token is expired."; a gateway may say otherwise).
+  // A 401 from IAM itself (login, refresh) is a refused credential, not an expired token.
+  if (status === 401 && what !== 'login' && what !== 'refresh') {
+    return new AuthExpiredVendorError(`${what}: ${vendorText ?? EXPIRED_TOKEN_ERROR}`, { vendor: VENDOR, status, code: status });
   }
   if (status === 402) {
     return new PermanentVendorError(
