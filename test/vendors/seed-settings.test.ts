@@ -8,6 +8,7 @@ import { RetryableVendorError, type VendorError } from '../../src/delivery/error
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { planFanout } from '../../src/fanout/plan.js';
+import { AnalyseClient } from '../../src/correlation/analyse-client.js';
 import { createVendorHttp } from '../../src/vendors/http.js';
 import { MantagoClient } from '../../src/vendors/mantago/client.js';
 import { MetabotClient } from '../../src/vendors/metabot/client.js';
@@ -98,5 +99,20 @@ describe('Metabot: the auth header, the lead, is_periodic', () => {
     expect(payloadOf(planFanout(noLead, [rule({ broadcast_code: 'b' })], enabled)[0]!)).toEqual({ broadcast_code: 'b' });
     // A script for a customer without a lead still needs one: skipped, as before.
     expect(planFanout(noLead, [rule({ script_code: 's' })], enabled)[0]).toMatchObject({ kind: 'skipped', reason: 'customer has no metabot channel' });
+  });
+});
+
+describe('Twin24 analyse: any 401 refreshes the token once', () => {
+  it('a 401 whose text is not "Token is expired." gets one refresh and the read goes on', async () => {
+    const refreshed: string[] = [];
+    const tokens = { token: async () => 'old', refresh: async (stale: string) => { refreshed.push(stale); return 'new'; } };
+    const client = new AnalyseClient({ analyseUrl: `${stub.url}/api/v1`, http, tokens, metrics, pageSize: 10 });
+    stub.answer({ status: 401, body: { error: 'Unauthorized', details: 'jwt malformed' } });
+    stub.answer({ status: 200, body: { count: 1, items: [{ id: 'm1', providerMessageId: 's1', status: 'DELIVERED' }] } });
+    const seen: unknown[] = [];
+    await client.messages({ from: 0, to: 1_000 }, async (items) => { seen.push(...items); });
+    expect(refreshed).toEqual(['old']);
+    expect(seen).toEqual([{ id: 'm1', providerMessageId: 's1', status: 'DELIVERED' }]);
+    expect(stub.received.at(-1)!.headers.authorization).toBe('Bearer new');
   });
 });
