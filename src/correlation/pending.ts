@@ -10,8 +10,8 @@ export interface PendingMessage {
   /** Epoch ms when Twin24 acknowledged the message (the statistics window is built from these). */
   sentAt: number;
   /**
-   * The Twin24 chat (`channels.chat.chatId`) the message went through, when a rule overrides TWIN24_CHAT_ID.
-   * The session lookup filters on it; absent means the configured chat.
+   * The Twin24 chat (`channels.chat.chatId`) the message went through, when a rule overrides TWIN24_CHAT_ID. Kept
+   * for the record only: sessions are looked up by session id (providerMessageId), as the seed does.
    */
   channelChatId?: string;
   /** The delivery's trace context (tracing on): the correlator's record updates join the order's trace. */
