@@ -71,6 +71,7 @@ export async function lookUpSessions(deps: CorrelatorDeps, awaiting: PendingEntr
 
 /** The seed's call, `chatId=<providerMessageId>`, for each message (a few at a time). */
 async function lookUpEach(deps: CorrelatorDeps, entries: PendingEntry[], ctx: LookupContext): Promise<void> {
+  const now = (deps.now ?? Date.now)();
   const queue = [...entries];
   const seen = new Set<string>();
   const worker = async () => {
@@ -78,7 +79,7 @@ async function lookUpEach(deps: CorrelatorDeps, entries: PendingEntry[], ctx: Lo
       const e = entry;
       ctx.summary.sessionLookups++;
       const only = new Map([[e.progress.sessionId!, e]]);
-      await ctx.failures.guard(() => deps.client.sessions(spanOf(e, ctx.pad), e.progress.sessionId, (sessions) => apply(deps, ctx, sessions, only, seen), ctx.paging));
+      await ctx.failures.guard(() => deps.client.sessions(perSessionSpan(e, ctx.pad, now, deps.settings.correlateWindowMs), e.progress.sessionId, (sessions) => apply(deps, ctx, sessions, only, seen), ctx.paging));
     }
   };
   await Promise.all(Array.from({ length: Math.min(PER_SESSION_CONCURRENCY, queue.length) }, worker));
@@ -102,4 +103,13 @@ async function apply(deps: CorrelatorDeps, ctx: LookupContext, sessions: Session
 /** The session started between sending and the first delivered status we saw (padded for clock skew). */
 function spanOf(e: PendingEntry, pad: number): TimeWindow {
   return { from: e.sentAt - pad, to: e.progress.deliveredSeenAt! + pad };
+}
+
+/**
+ * With `chatId` pinning the one session, a wider window costs nothing: from sending up to now (within the window
+ * limit), so a session whose start Twin24 dates later than we saw the delivery (clock skew) is still found.
+ */
+function perSessionSpan(e: PendingEntry, pad: number, now: number, maxSpanMs: number): TimeWindow {
+  const from = e.sentAt - pad;
+  return { from, to: Math.max(e.progress.deliveredSeenAt! + pad, Math.min(now + pad, from + maxSpanMs)) };
 }

@@ -155,4 +155,15 @@ describe('adapter', () => {
     stub.answer({ status: 200, body: { success: true, recipient_id: '55' } });
     await expect(adapter.send([{ deliveryId: 'd', orderId: 'o', ruleId: 'r', payload }])).resolves.toEqual([{ ok: true, vendorMessageId: '55' }]);
   });
+
+  it('a 2xx in an unknown shape is a send, with a warning naming the order and the body in the outcome', async () => {
+    const warnings: Array<[Record<string, unknown>, string]> = [];
+    const logger = { warn: (obj: Record<string, unknown>, msg: string) => warnings.push([obj, msg]) };
+    const adapter = createJoinchatAdapter({ config: config(), http, logger } as never);
+    stub.answer({ status: 200, body: '<html>OK</html>' });
+    await expect(adapter.send([{ deliveryId: 'd', orderId: 'o-7', ruleId: 'r', payload }])).resolves.toEqual([
+      { ok: true, vendorMessageId: undefined, details: { unexpectedAnswer: 'HTTP 200: <html>OK</html>' } },
+    ]);
+    expect(warnings).toEqual([[expect.objectContaining({ orderId: 'o-7', answer: 'HTTP 200: <html>OK</html>' }), 'joinchat answered 2xx in an unknown shape; counted as sent']]);
+  });
 });
