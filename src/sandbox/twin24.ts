@@ -4,6 +4,7 @@ import { describeIssues } from './issues.js';
 import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
 import { MESSAGE_ITEM_KEYS, SESSION_ITEM_KEYS, Twin24Timeline } from './twin24-timeline.js';
 import type { SandboxCredentials, Twin24TimelineOptions } from './types.js';
+import { answerQuery, BadQuery, flag, parseWindow, pick, type Query } from './twin24-query.js';
 
 /**
  * Twin24 (WhatsApp): IAM login/refresh with expiring tokens, the notify send, and the analyse statistics that a
@@ -57,79 +58,6 @@ const sendSchema = z.object({
 });
 
 const PHONE = /^\d{7,15}$/;
-/** ISO 8601 with seconds and an offset; a raw `+` in a query string arrives as a space, hence the hint. */
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-type Query = Record<string, string>;
-
-/** A statistics query parameter that is missing or malformed: answered 400 with this message. */
-class BadQuery extends Error {}
-
-function instant(query: Query, name: string): number {
-  const value = query[name];
-  if (value === undefined || value === '') throw new BadQuery(`${name}: required, an ISO 8601 time with offset like 2023-11-22T12:00:00+00:00`);
-  const at = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(at)) {
-    const hint = / \d{2}:\d{2}$/.test(value) ? ' (a "+" must be sent as %2B)' : '';
-    throw new BadQuery(`${name}: "${value}" is not an ISO 8601 time with offset like 2023-11-22T12:00:00+00:00${hint}`);
-  }
-  return at;
-}
-
-function whole(query: Query, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const value = query[name];
-  if (value === undefined || value === '') return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new BadQuery(`${name}: must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function flag(query: Query, name: string): boolean {
-  const value = query[name];
-  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  throw new BadQuery(`${name}: must be true or false`);
-}
-
-interface Window {
-  from: number;
-  to: number;
-  skip: number;
-  limit: number;
-  withoutCount: boolean;
-  fields?: string[];
-}
-
-/**
- * The query shared by both statistics endpoints: from/to, paging (offset wins over page), counts and fields. The
- * server's own cap wins over a larger `limit`, and `page` counts pages of the size actually served.
- */
-function parseWindow(query: Query, limitCap: number): Window {
-  const limit = Math.min(whole(query, 'limit', 100, 1, 1000), limitCap);
-  const page = whole(query, 'page', 0);
-  return {
-    from: instant(query, 'from'),
-    to: instant(query, 'to'),
-    limit,
-    skip: whole(query, 'offset', page * limit),
-    withoutCount: flag(query, 'withoutCount'),
-    fields: query.fields ? query.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined,
-  };
-}
-
-function answerQuery(read: () => Outcome): Outcome {
-  try {
-    return read();
-  } catch (err) {
-    if (err instanceof BadQuery) return fail(400, 'Bad Request', err.message);
-    throw err;
-  }
-}
-
-function pick(item: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((k) => k in item).map((k) => [k, item[k]]));
-}
-
 /** Issued tokens and their lifetimes, plus the static token from config. */
 class Twin24Auth {
   private access = new Map<string, { expiresAt: number; forcedExpired: boolean }>();
