@@ -70,6 +70,7 @@ export const correlation: Scenario = {
       notes: [
         'A tick reads the message statistics of the windows covering the pending messages page by page, then the chat sessions of the delivered ones; its cost grows with pages (N / page size) and ticks, not with messages.',
         'In production a tick runs every TWIN24_POLL_EVERY (30 s) and Twin24 takes minutes to finish a message, so a message is usually seen by a few ticks: the live case (several ticks per message lifetime) is the closer picture.',
+        'Window mode reads the sessions of the window without chatId and matches them by id (= providerMessageId), so its session cost is pages, like the messages. Per-session mode is the seed\'s call as printed: one call per delivered message and tick until its bot result is there, so a bot that answers after k ticks costs about k calls per message.',
       ],
       runs: cases,
     };
