@@ -8,12 +8,20 @@ import { startSandbox } from './index.js';
  */
 
 const USAGE = `Usage: sandbox [--port 4010] [--host 127.0.0.1] [--pending-after-ms 200] [--final-after-ms 500]
-               [--result-after-ms 300] [--quiet]`;
+               [--result-after-ms 300] [--twin24-limit-cap 1000] [--twin24-require-chat-id] [--quiet]
+  --twin24-limit-cap         the most statistics items one page holds, whatever limit a client asks for
+  --twin24-require-chat-id   refuse sessions queries without chatId (the seed's step 3 always sends one)`;
 
 function nonNegativeInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
   return Number(value);
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  const n = nonNegativeInt(name, value);
+  if (n === 0) throw new Error(`--${name} must be at least 1`);
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -24,6 +32,8 @@ async function main(): Promise<void> {
       'pending-after-ms': { type: 'string' },
       'final-after-ms': { type: 'string' },
       'result-after-ms': { type: 'string' },
+      'twin24-limit-cap': { type: 'string' },
+      'twin24-require-chat-id': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -41,6 +51,8 @@ async function main(): Promise<void> {
       pendingAfterMs: nonNegativeInt('pending-after-ms', values['pending-after-ms']),
       finalAfterMs: nonNegativeInt('final-after-ms', values['final-after-ms']),
       resultAfterMs: nonNegativeInt('result-after-ms', values['result-after-ms']),
+      limitCap: positiveInt('twin24-limit-cap', values['twin24-limit-cap']),
+      requireSessionChatId: values['twin24-require-chat-id'],
     },
     logger: values.quiet
       ? false

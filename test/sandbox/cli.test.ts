@@ -19,7 +19,7 @@ let stderr = '';
 let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
 beforeAll(async () => {
-  child = spawn('npx', ['tsx', 'src/sandbox/cli.ts', '--port', '0', '--pending-after-ms', '0', '--final-after-ms', '0', '--result-after-ms', '600000'], {
+  child = spawn('npx', ['tsx', 'src/sandbox/cli.ts', '--port', '0', '--pending-after-ms', '0', '--final-after-ms', '0', '--result-after-ms', '600000', '--twin24-require-chat-id'], {
     cwd: process.cwd(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,6 +43,16 @@ const schedule = () =>
   post(`${ready.urls.metabot}/bots/4242/jobs/schedule`, { script_id: 1 }, { authorization: `Bearer ${ready.credentials.metabot.token}` });
 
 describe('sandbox CLI', () => {
+  it('plays a reading of the Twin24 seed on request: --twin24-require-chat-id refuses sessions without chatId', async () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    const query = new URLSearchParams({ from: at(Date.now() - 60_000), to: at(Date.now() + 60_000) });
+    const auth = { authorization: `Bearer ${ready.credentials.twin24.staticToken}` };
+    const refused = await get(`${ready.urls.twin24Analyse}/statistics/chat/sessions?${query}`, auth);
+    expect(refused.status).toBe(400);
+    query.set('chatId', '15d2652c-ada6-4505-9dee-81ce77b528dc');
+    expect((await get(`${ready.urls.twin24Analyse}/statistics/chat/sessions?${query}`, auth)).body).toEqual({ count: 0, items: [] });
+  });
+
   it('prints its URLs and credentials as one JSON line', () => {
     expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.urls).toEqual({
