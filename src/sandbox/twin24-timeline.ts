@@ -14,8 +14,9 @@ export const TWIN24_TIMELINE_DEFAULTS: TimelineSettings = {
   finalAfterMs: 500,
   resultAfterMs: 300,
   outcome: (phone) => (phone.endsWith('0') ? 'UNDELIVERED' : 'DELIVERED'),
-  // The seed's shape: bot variables plus "initialVariables": [], which is there before the bot answered too.
-  result: () => ({ nps: '10', confirmation: 'Подтверждено', initialVariables: [] }),
+  // The seed's shape: bot variables plus "initialVariables": [], which is there before the bot answered too. The
+  // phone is a bot variable like any other (it shows where personal data in results must be masked).
+  result: (phone) => ({ nps: '10', confirmation: 'Подтверждено', phone, initialVariables: [] }),
   limitCap: 1000,
   requireSessionChatId: false,
   botVariablesOnItem: false,

@@ -41,7 +41,7 @@ describe('Twin24 statistics, the readings a server may take', () => {
     const one = await ask('/statistics/chat/sessions', { limit: 500, page: 0, chatId: items[3]!.providerMessageId, fields: 'id,name,clientId,messengerType,nps' });
     expect(one.body).toEqual({
       count: 1,
-      items: [{ id: items[3]!.providerMessageId, name: 'Order 1', clientId: '74990000005', messengerType: 'WHATSAPP', nps: '10', dialogResultsFromBotJson: { nps: '10', confirmation: 'Подтверждено', initialVariables: [] } }],
+      items: [{ id: items[3]!.providerMessageId, name: 'Order 1', clientId: '74990000005', messengerType: 'WHATSAPP', nps: '10', dialogResultsFromBotJson: { nps: '10', confirmation: 'Подтверждено', phone: '74990000005', initialVariables: [] } }],
     });
   });
 });

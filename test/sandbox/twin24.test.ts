@@ -210,7 +210,7 @@ describe('Twin24 timeline and statistics', () => {
       const { body } = await sessionStats();
       return body.items[0]?.dialogResultsFromBotJson?.confirmation ? body : undefined;
     });
-    expect(withResult.items[0].dialogResultsFromBotJson).toEqual({ nps: '10', confirmation: 'Подтверждено', initialVariables: [] });
+    expect(withResult.items[0].dialogResultsFromBotJson).toEqual({ nps: '10', confirmation: 'Подтверждено', phone: '74990000001', initialVariables: [] });
     expect(sandbox.twin24Messages()[0]).toMatchObject({ status: 'DELIVERED', providerMessageId: sessionId, result: { confirmation: 'Подтверждено' } });
     expect(sandbox.twin24Messages()[1]).toMatchObject({ status: 'UNDELIVERED', providerMessageId: null, result: null });
     // Statistics reads are recorded but never count as accepted.
