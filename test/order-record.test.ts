@@ -29,4 +29,20 @@ describe('per-order record (real Redis)', () => {
     await records.update('O-2', 'w.O-2', { vendor: 'twin24', ruleId: 'w', status: 'timed_out' });
     expect((await records.getDelivery('O-2', 'w.O-2'))?.status).toBe('timed_out');
   });
+
+  it('ranks non-final statuses: a late "retrying" from a stalled run never replaces "sent"; "unknown" can be released', async () => {
+    const heard: string[] = [];
+    const records = new OrderRecords(redis.client(), 'rank', 60_000, [async (c) => { heard.push(c.delivery.status); }]);
+    await records.update('O-3', 'm.O-3', { vendor: 'metabot', ruleId: 'm', status: 'sent', vendorMessageId: 'j1' });
+    await records.update('O-3', 'm.O-3', { vendor: 'metabot', ruleId: 'm', status: 'retrying', attempts: 1 });
+    await records.update('O-3', 'm.O-3', { vendor: 'metabot', ruleId: 'm', status: 'queued' });
+    expect((await records.getDelivery('O-3', 'm.O-3'))?.status).toBe('sent');
+    await records.update('O-4', 'm.O-4', { vendor: 'metabot', ruleId: 'm', status: 'unknown', reason: 'held' });
+    await records.update('O-4', 'm.O-4', { vendor: 'metabot', ruleId: 'm', status: 'queued' });
+    expect((await records.getDelivery('O-4', 'm.O-4'))?.status).toBe('unknown');
+    await records.update('O-4', 'm.O-4', { vendor: 'metabot', ruleId: 'm', status: 'retrying', reason: 'released' });
+    await records.update('O-4', 'm.O-4', { vendor: 'metabot', ruleId: 'm', status: 'sent' });
+    expect((await records.getDelivery('O-4', 'm.O-4'))?.status).toBe('sent');
+    expect(heard).toEqual(['sent', 'unknown', 'retrying', 'sent']);
+  });
 });

@@ -23,6 +23,7 @@ const envSchema = z.object({
   ORDER_RETENTION: durationMs.default(30 * 86_400_000),
   KEEP_COMPLETED_JOBS: durationMs.default(86_400_000),
   KEEP_FAILED_JOBS: durationMs.default(14 * 86_400_000),
+  KEEP_FAILED_JOBS_COUNT: positiveInt.default(50_000),
   /** Retry envelope: with these defaults a delivery keeps retrying for at least 1 h 1 min (every jittered wait at its
    *  shortest) and up to 2 h 3 min, so it outlasts a 1-hour vendor outage (test/reliability/vendor-outage.test.ts). */
   DELIVERY_ATTEMPTS: positiveInt.default(32),
@@ -30,7 +31,15 @@ const envSchema = z.object({
   DELIVERY_BACKOFF_MAX: durationMs.default(300_000),
   DELIVERY_CONCURRENCY: positiveInt.default(100),
   FANOUT_CONCURRENCY: positiveInt.default(50),
+  /** Total deadline of every outbound call (vendors, Twin24 statistics, the results webhook). */
   VENDOR_TIMEOUT: durationMs.default(10_000),
+  VENDOR_MAX_RESPONSE_BYTES: positiveInt.default(1024 * 1024),
+  /** BullMQ job lock; must outlast a vendor call plus the batch linger plus the ledger write retry (checked below). */
+  DELIVERY_LOCK_DURATION: durationMs.default(60_000),
+  STALLED_INTERVAL: durationMs.default(30_000),
+  MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
+  /** How long a ledger write after a vendor acknowledgement is retried in-process before the job ends "sent, not recorded". */
+  LEDGER_WRITE_RETRY: durationMs.default(20_000),
   /** How long a vendor is paused after a 429 that carries no Retry-After. */
   RATE_LIMIT_DEFAULT_PAUSE: durationMs.default(5_000),
 
@@ -84,6 +93,10 @@ const envSchema = z.object({
 
   RESULTS_WEBHOOK_URL: url.optional(),
   RESULTS_WEBHOOK_SECRET: optionalText,
+  /** The results queue can be turned off when the monolith only uses the webhook (or nothing). */
+  RESULTS_QUEUE_ENABLED: bool.default(true),
+  /** Most jobs waiting in the results queue; above it the oldest waiting ones are trimmed (metric counts them). */
+  RESULTS_QUEUE_MAX: positiveInt.default(100_000),
 
   HTTP_PORT: port.default(3000),
   METRICS_PORT: port.default(9464),
@@ -165,13 +178,19 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   idempotencyWindowMs: number;
   orderRetentionMs: number;
-  jobs: { keepCompletedMs: number; keepFailedMs: number };
-  delivery: { attempts: number; backoffMs: number; backoffMaxMs: number; concurrency: number; vendorTimeoutMs: number; defaultRateLimitPauseMs: number };
+  /** keepFailedCount: a count cap besides the age (absent = age only, for producers built by hand). */
+  jobs: { keepCompletedMs: number; keepFailedMs: number; keepFailedCount?: number };
+  /** BullMQ lock and stalled-job check of the worker queues. */
+  locks: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  delivery: {
+    attempts: number; backoffMs: number; backoffMaxMs: number; concurrency: number; vendorTimeoutMs: number; defaultRateLimitPauseMs: number;
+    maxResponseBytes: number; ledgerWriteRetryMs: number;
+  };
   fanoutConcurrency: number;
   vendors: VendorConfigs;
   /** Vendors left out for lack of credentials, with the variables that would enable them. */
   disabledVendors: Array<{ vendor: string; missing: string[] }>;
-  results: { webhookUrl?: string; webhookSecret?: string };
+  results: { webhookUrl?: string; webhookSecret?: string; queueEnabled: boolean; queueMax: number };
   http: {
     port: number; metricsPort: number; ingestToken?: string; ordersReadToken?: string; bodyLimit: number; authFailureLimit: RateLimit;
     trustProxy?: number | string[];
@@ -268,6 +287,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Boolean(e.DASHBOARD_USER) !== Boolean(e.DASHBOARD_PASSWORD)) problems.push('DASHBOARD_USER / DASHBOARD_PASSWORD: set both or neither');
   if (Boolean(e.DASHBOARD_OPERATOR_USER) !== Boolean(e.DASHBOARD_OPERATOR_PASSWORD)) problems.push('DASHBOARD_OPERATOR_USER / DASHBOARD_OPERATOR_PASSWORD: set both or neither');
   if (e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_USER === e.DASHBOARD_USER) problems.push('DASHBOARD_OPERATOR_USER: must differ from DASHBOARD_USER (the user name decides the role)');
+  // A lock that expires while this worker still owns the request lets a second worker send the same delivery.
+  const longestLinger = Math.max(e.MANTAGO_BATCH_LINGER_MS, e.TWIN24_BATCH_LINGER_MS);
+  const lockNeeds = 2 * (e.VENDOR_TIMEOUT + longestLinger) + e.LEDGER_WRITE_RETRY;
+  if (e.DELIVERY_LOCK_DURATION < lockNeeds) {
+    problems.push(`DELIVERY_LOCK_DURATION: must be at least 2 × (VENDOR_TIMEOUT + batch linger) + LEDGER_WRITE_RETRY = ${lockNeeds} ms`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -277,15 +302,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
     idempotencyWindowMs: e.IDEMPOTENCY_WINDOW,
     orderRetentionMs: e.ORDER_RETENTION,
-    jobs: { keepCompletedMs: e.KEEP_COMPLETED_JOBS, keepFailedMs: e.KEEP_FAILED_JOBS },
+    jobs: {
+      keepCompletedMs: e.KEEP_COMPLETED_JOBS, keepFailedMs: e.KEEP_FAILED_JOBS, keepFailedCount: e.KEEP_FAILED_JOBS_COUNT },
+    locks: { lockDurationMs: e.DELIVERY_LOCK_DURATION, stalledIntervalMs: e.STALLED_INTERVAL, maxStalledCount: e.MAX_STALLED_COUNT },
     delivery: {
       attempts: e.DELIVERY_ATTEMPTS, backoffMs: e.DELIVERY_BACKOFF, backoffMaxMs: e.DELIVERY_BACKOFF_MAX,
       concurrency: e.DELIVERY_CONCURRENCY, vendorTimeoutMs: e.VENDOR_TIMEOUT, defaultRateLimitPauseMs: e.RATE_LIMIT_DEFAULT_PAUSE,
+      maxResponseBytes: e.VENDOR_MAX_RESPONSE_BYTES, ledgerWriteRetryMs: e.LEDGER_WRITE_RETRY,
     },
     fanoutConcurrency: e.FANOUT_CONCURRENCY,
     vendors,
     disabledVendors,
-    results: { webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET },
+    results: {
+      webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET, queueEnabled: e.RESULTS_QUEUE_ENABLED, queueMax: e.RESULTS_QUEUE_MAX,
+    },
     http: {
       port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, ordersReadToken: e.ORDERS_READ_TOKEN,
       bodyLimit: e.INGEST_BODY_LIMIT, authFailureLimit: e.AUTH_FAILURE_LIMIT, trustProxy: e.TRUST_PROXY,

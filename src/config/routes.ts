@@ -28,6 +28,8 @@ const ruleSchema = z
       .strict()
       .optional(),
     message: z.record(z.string(), z.unknown()),
+    /** When a re-run cannot know whether the vendor got the message: resend (at-least-once) or hold (at-most-once). */
+    onUnknownOutcome: z.enum(['resend', 'hold']).default('resend'),
   })
   .strict();
 
@@ -41,6 +43,8 @@ export interface Route {
   delayMs?: number;
   when?: { locales?: string[]; currencies?: string[]; minTotal?: number };
   message: Record<string, unknown>;
+  /** See docs/reliability.md; resend when absent. */
+  onUnknownOutcome?: 'resend' | 'hold';
 }
 
 export class RoutesError extends Error {
@@ -95,6 +99,7 @@ export function parseRoutes(raw: unknown, file = '(routes)'): Route[] {
       return;
     }
     const route: Route = { id: rule.id, vendor: rule.vendor, channel: rule.channel, description: rule.description, delayMs: rule.delay, when: rule.when, message: rule.message };
+    if (rule.onUnknownOutcome === 'hold') route.onUnknownOutcome = 'hold';
     // Dry run against a complete sample order: a message the vendor would refuse is caught at start-up, not at 3 a.m.
     const dry = renderRule(route, SAMPLE_ORDER_PAID);
     if (!dry.ok) problems.push(`${where}.${dry.reason}`);

@@ -63,7 +63,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
   if (!twin24) throw new Error('twin24-correlator needs Twin24 credentials (TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD, TWIN24_BOT_ID, TWIN24_CHAT_ID)');
   const logger = deps.logger.child({ worker: 'twin24-correlator' });
   const prefix = config.queuePrefix;
-  const http = createVendorHttp(config.delivery.vendorTimeoutMs);
+  const http = createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes });
   const tokens = deps.tokens ?? createTwin24Auth({ config: twin24, redis: connection, prefix, http, logger, metrics });
   const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize, sessionFields: twin24.sessionFields });
   const lookupMemory = {};

@@ -10,6 +10,9 @@ const envelope = z.object({
   vendor: z.string(),
   payload: z.unknown(),
   createdAt: z.string(),
+  onUnknownOutcome: z.enum(['resend', 'hold']).optional(),
+  /** Set by an operator's release of a held delivery: the request id whose unknown outcome the operator accepted. */
+  releasedAttempt: z.string().optional(),
 });
 
 /**

@@ -12,6 +12,10 @@ export interface DeliveryJobData<P = unknown> {
   payload: P;
   /** ISO time the fan-out created the delivery. */
   createdAt: string;
+  /** The route's policy when an earlier attempt's outcome is unknown (absent = resend). */
+  onUnknownOutcome?: 'resend' | 'hold';
+  /** An operator released this held delivery to be sent: the request id whose unknown outcome was accepted. */
+  releasedAttempt?: string;
 }
 
 /** A delivery as an adapter sees it (already validated). */

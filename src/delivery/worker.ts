@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
@@ -12,7 +13,11 @@ import { closeWorker } from '../runtime/close-worker.js';
 import { Batcher } from './batcher.js';
 import { AuthExpiredVendorError, isVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from './errors.js';
 import { parseDeliveryJob } from './job-data.js';
+import { HeldDeliveries } from './held.js';
 import { DeliveryLedger } from './ledger.js';
+import { STALLED_OUT_REASON, watchStalledOut } from './stalled.js';
+import { unknownOutcomes } from './unknown-outcome.js';
+import { UnrecordedAcks } from './unrecorded.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
@@ -33,8 +38,17 @@ export interface DeliveryWorkerDeps {
   tracing?: Tracing;
 }
 
+export { STALLED_OUT_REASON };
+
+/** A vendor answered (it has a status): the outcome of the request is known, whatever the answer said. */
+function answered(e: unknown): boolean {
+  return isVendorError(e) && e.status !== undefined;
+}
+
 export interface DeliveryWorker {
   worker: Worker;
+  /** Vendor requests sent whose answer has not arrived yet (deliveries). */
+  readonly onTheWire: number;
   queue: Queue;
   adapter: VendorAdapter<unknown>;
   close(timeoutMs?: number): Promise<void>;
@@ -57,12 +71,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const telemetry = tracing.telemetry;
   const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger);
   const adapter = deps.adapter ?? def.createAdapter({
-    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp(config.delivery.vendorTimeoutMs), logger,
+    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes }), logger,
     metrics: withVendorCallSpans(metrics, tracing),
   });
   const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
   const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
   const ledger = new DeliveryLedger(connection, prefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));
+  const unknown = unknownOutcomes({ vendor, def, config, queue, ledger, held: new HeldDeliveries(connection, prefix), records, metrics, logger });
+  /** Acknowledged deliveries whose ledger write ran past LEDGER_WRITE_RETRY: written as soon as Redis takes writes. */
+  const unrecorded = new UnrecordedAcks(ledger, ({ delivery, entry }) => records.update(delivery.orderId, delivery.deliveryId, {
+    vendor, ruleId: delivery.ruleId, status: 'sent', vendorMessageId: entry.vendorMessageId, sentAt: entry.acknowledgedAt,
+    reason: 'sent; recorded late (Redis refused writes after the acknowledgement)',
+  }).then(() => undefined), logger);
+  let onTheWire = 0;
 
   let refreshing: Promise<void> | undefined;
   const refreshAuth = () => (refreshing ??= adapter.refreshAuth!().finally(() => { refreshing = undefined; }));
@@ -79,6 +100,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   async function sendRequest(batch: Array<Delivery<unknown>>): Promise<SendOutcome[]> {
     metrics.recipientsPerRequest.observe({ vendor }, batch.length);
+    const ids = batch.map((d) => d.deliveryId);
+    // Before anything leaves: if this write fails, nothing is sent; if we die before the answer, a re-run knows.
+    const mark = () => ledger.markAttempt(ids, { requestId: randomUUID(), at: new Date().toISOString(), recipients: batch.length });
+    await mark();
+    onTheWire += batch.length;
     let outcomes: SendOutcome[];
     try {
       try {
@@ -86,18 +112,33 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       } catch (e) {
         if (!(e instanceof AuthExpiredVendorError) || !adapter.refreshAuth) throw e;
         logger.info({ code: e.code }, 'vendor credentials expired; refreshing and retrying once');
+        await ledger.clearAttempts(ids); // refused: known not sent while we refresh
         await refreshAuth();
+        await mark();
         outcomes = await adapter.send(batch);
       }
     } catch (e) {
       if (isVendorError(e) && e.kind === 'rate_limited') metrics.rateLimited.inc({ vendor });
+      // The vendor said no: the outcome is known. No answer at all (deadline, reset): the marker stays.
+      if (answered(e)) await ledger.clearAttempts(ids).catch(() => undefined);
       throw e;
+    } finally {
+      onTheWire -= batch.length;
     }
     const acknowledgedAt = new Date().toISOString();
-    await ledger.record(batch.flatMap((d, i) => {
+    const entries = batch.flatMap((d, i) => {
       const o = outcomes[i];
-      return o?.ok ? [{ deliveryId: d.deliveryId, entry: { vendorMessageId: o.vendorMessageId, acknowledgedAt, details: o.details } }] : [];
-    }));
+      return o?.ok ? [{ delivery: d, deliveryId: d.deliveryId, entry: { vendorMessageId: o.vendorMessageId, acknowledgedAt, details: o.details } }] : [];
+    });
+    await ledger.clearAttempts(batch.filter((_, i) => { const o = outcomes[i]; return o && !o.ok && answered(o.error); }).map((d) => d.deliveryId))
+      .catch(() => undefined);
+    // After an ack the vendor is never asked again: a failed write is retried here, not treated as a vendor failure.
+    let warned = false;
+    const written = await ledger.recordWithRetry(entries, config.delivery.ledgerWriteRetryMs, (e) => {
+      if (!warned) logger.warn({ err: e instanceof Error ? e.message : String(e), recipients: entries.length }, 'ledger write after an acknowledgement failed; retrying (never resending)');
+      warned = true;
+    });
+    if (!written) unrecorded.add(entries);
     if (batch.length > 1) logger.debug({ recipients: batch.length }, 'batched vendor request');
     return outcomes;
   }
@@ -142,7 +183,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
   }
 
-  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean };
+  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean; held?: boolean };
 
   function process(job: Job): Promise<Delivered> {
     const data = job.data as Partial<Record<string, unknown>> | undefined;
@@ -155,7 +196,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     }, async (span) => {
       try {
         const done = await deliver(job, span);
-        span.setAttributes({ 'order_notify.outcome': done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
+        span.setAttributes({ 'order_notify.outcome': done.held ? 'held' : done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
         return done;
       } catch (e) {
         const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -173,7 +214,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     };
     const log = { orderId: data.orderId, rule: data.ruleId, attempt: job.attemptsMade + 1 };
 
-    const already = await ledger.find(data.deliveryId);
+    const already = (await ledger.find(data.deliveryId)) ?? unrecorded.find(data.deliveryId);
     if (already) {
       // Sent before (a retry after a crash, a stalled re-run, a duplicate job): finish the bookkeeping, never resend.
       await acknowledged(delivery, job, { ok: true, vendorMessageId: already.vendorMessageId, details: already.details }, already.acknowledgedAt);
@@ -181,6 +222,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       logger.info({ ...log, durationMs: Date.now() - started }, 'already acknowledged by the vendor; not sent again');
       return { vendorMessageId: already.vendorMessageId, duplicateSuppressed: true };
     }
+    const decision = await unknown.beforeSend(job, data);
+    if (decision !== 'send') return decision;
 
     let outcome: SendOutcome;
     try {
@@ -190,6 +233,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       throw await fail(job, delivery, error, started);
     }
     if (!outcome.ok) throw await fail(job, delivery, outcome.error, started);
+    if (unrecorded.find(data.deliveryId)) {
+      // Acknowledged, but Redis refused the ledger write for the whole bound: never a retryable failure (a retry would
+      // send again). The entry is written from memory as soon as Redis takes writes; an alert watches the metric.
+      metrics.sentNotRecorded.inc({ vendor });
+      logger.error({ ...log, vendorMessageId: outcome.vendorMessageId }, 'sent, not recorded: the ledger write failed past LEDGER_WRITE_RETRY');
+      throw new UnrecoverableError(`sent, not recorded: ${vendor} acknowledged it, the ledger write failed for ${config.delivery.ledgerWriteRetryMs} ms; do not resend`);
+    }
     await acknowledged(delivery, job, outcome, new Date().toISOString());
     metrics.deliveries.inc({ vendor, outcome: 'sent' });
     logger.info({ ...log, durationMs: Date.now() - started, vendorMessageId: outcome.vendorMessageId }, 'delivered');
@@ -207,12 +257,20 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     ...retryingWorkerOptions(config),
   }, logger);
 
+  // A job whose worker died more than maxStalledCount times fails inside Redis: finish its record and hand-back.
+  const events = watchStalledOut({ queueName, connection, prefix, autorun: deps.autorun ?? true, logger, onStalledOut: unknown.stalledOut });
+
   return {
     worker,
+    get onTheWire() { return onTheWire; },
     queue,
     adapter,
     async close(timeoutMs = config.shutdownTimeoutMs) {
       await closeWorker(worker, timeoutMs, logger);
+      // Requests still without an answer keep their attempt marker: the re-run treats them as unknown outcomes.
+      if (onTheWire > 0) logger.warn({ deliveries: onTheWire }, 'shutting down with vendor requests on the wire; their outcome is marked unknown');
+      await unrecorded.close(); // last chance for acknowledged deliveries Redis refused to record
+      await events.close();
       await adapter.close?.();
       await queue.close();
     },

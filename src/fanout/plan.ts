@@ -76,6 +76,7 @@ export function planFanout(event: OrderPaid, routes: Route[], enabled: ReadonlyS
         vendor: route.vendor,
         payload: rendered.payload,
         createdAt: now.toISOString(),
+        ...(route.onUnknownOutcome === 'hold' ? { onUnknownOutcome: 'hold' as const } : {}),
       },
     };
   });

@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
-import { deliveryJobOptions } from '../queues/options.js';
+import { deliveryJobOptions, lockOptions } from '../queues/options.js';
 import { deliveryId } from '../queues/job-ids.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -101,7 +101,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   }
 
   const worker = openWorker(QUEUES.orders, process, {
-    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry,
+    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry, ...lockOptions(config),
   }, logger);
   return {
     worker,

@@ -21,6 +21,10 @@ export class Metrics implements VendorCallMetrics {
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly redisUp: Gauge;
   readonly ingestRequests: Counter<'outcome'>;
+  readonly unknownOutcomes: Counter<'vendor' | 'action'>;
+  readonly sentNotRecorded: Counter<'vendor'>;
+  readonly resultsTrimmed: Counter;
+  readonly pendingSwept: Counter;
   private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -48,6 +52,16 @@ export class Metrics implements VendorCallMetrics {
       name: 'order_notify_ingest_requests_total', registers, labelNames: ['outcome'],
       help: 'POST /v1/events/order-paid answers by outcome (accepted, duplicate, invalid, unauthorized, too_large, unavailable).',
     });
+    this.unknownOutcomes = new Counter({
+      name: 'order_notify_unknown_outcomes_total', registers, labelNames: ['vendor', 'action'],
+      help: 'Re-runs that found an earlier attempt with no known outcome, by what the route said: resent or held.',
+    });
+    this.sentNotRecorded = new Counter({
+      name: 'order_notify_sent_not_recorded_total', registers, labelNames: ['vendor'],
+      help: 'Deliveries the vendor acknowledged whose ledger entry could not be written within LEDGER_WRITE_RETRY (alert on any).',
+    });
+    this.resultsTrimmed = new Counter({ name: 'order_notify_results_trimmed_total', help: 'Oldest waiting results jobs removed because the queue was over RESULTS_QUEUE_MAX.', registers });
+    this.pendingSwept = new Counter({ name: 'order_notify_twin24_pending_swept_total', help: 'Twin24 pending messages dropped by the age sweep (recorded timed_out).', registers });
   }
 
   /** Work to do right before each scrape (reading queue depths); a failing hook never hides the other metrics. */

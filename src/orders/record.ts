@@ -6,14 +6,24 @@ import { appendHistory } from './history.js';
  * Lifecycle of one delivery, as the monolith sees it:
  * queued → (retrying →) sent → for Twin24: correlated | undelivered | error | expired | timed_out
  * and the dead ends: skipped (rule did not apply), rejected (message broke a vendor limit), failed (vendor refused
- * or retries ran out).
+ * or retries ran out). `unknown`: an attempt's outcome is unknown and the route says hold; an operator releases it
+ * (→ retrying → sent) or drops it (→ dropped).
  */
 export const DELIVERY_STATUSES = [
   'queued', 'skipped', 'rejected', 'retrying', 'sent', 'failed',
-  'correlated', 'undelivered', 'error', 'expired', 'timed_out',
+  'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'unknown', 'dropped',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['skipped', 'rejected', 'failed', 'correlated', 'undelivered', 'error', 'expired', 'timed_out']);
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['skipped', 'rejected', 'failed', 'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'dropped']);
+
+/**
+ * Order of the non-final statuses: a write never moves a delivery back (a late "retrying" from a stalled run must
+ * not replace "sent"). Equal ranks replace each other (an operator's release turns "unknown" into "retrying").
+ * Final statuses rank above all and replace each other (the correlator refines "sent" into its conclusion).
+ */
+export const STATUS_RANK: Readonly<Record<DeliveryStatus, number>> = Object.fromEntries(
+  DELIVERY_STATUSES.map((s) => [s, FINAL_STATUSES.has(s) ? 3 : s === 'sent' ? 2 : s === 'queued' ? 0 : 1]),
+) as Record<DeliveryStatus, number>;
 
 export interface DeliveryRecord {
   deliveryId: string;
@@ -48,15 +58,15 @@ export type RecordListener = (change: { orderId: string; delivery: DeliveryRecor
 
 const SEP = '|';
 
-/** KEYS[1] order hash; ARGV: status field, new status JSON ('' = none), new is final (1/0), retention ms,
- *  order-id field, order-id JSON, then field/value pairs. Returns 0 when a final status kept its place. */
+/** KEYS[1] order hash; ARGV: status field, new status JSON ('' = none), new status rank, retention ms,
+ *  order-id field, order-id JSON, then field/value pairs. Returns 0 when a higher-ranked status kept its place
+ *  (the other attributes are still written: a late "sent" brings the vendor id to an already correlated delivery). */
 const UPDATE_DELIVERY = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-local finals = { ${[...FINAL_STATUSES].map((s) => `['"${s}"']=true`).join(', ')} }
+local ranks = { ${DELIVERY_STATUSES.map((s) => `['"${s}"']=${STATUS_RANK[s]}`).join(', ')} }
 local applied = 1
-if ARGV[2] ~= '' then
-  if current and finals[current] and ARGV[3] ~= '1' then applied = 0 else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-end
+if ARGV[2] ~= '' and current and ranks[current] and ranks[current] > tonumber(ARGV[3]) then applied = 0 end
+if applied == 1 and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSETNX', KEYS[1], ARGV[5], ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -126,9 +136,9 @@ export class OrderRecords {
   }
 
   /**
-   * Writes the changed attributes of one delivery and tells the listeners. A final status (correlated, failed, …)
-   * is never replaced by a non-final one: a late or re-run "sent" must not undo what the correlator concluded.
-   * The check and the write are one script, so concurrent writers cannot interleave.
+   * Writes the changed attributes of one delivery and tells the listeners. A status never replaces a higher-ranked
+   * one (STATUS_RANK): a late or re-run "sent" must not undo what the correlator concluded, a late "retrying" from
+   * a stalled run must not undo "sent". The check and the write are one script, so concurrent writers cannot interleave.
    */
   async update(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<DeliveryRecord> {
     const full = { ...patch, updatedAt: at.toISOString() };
@@ -139,7 +149,7 @@ export class OrderRecords {
     }
     const applied = await (this.redis as ScriptedRedis).orderNotifyUpdateDelivery(
       this.key(orderId), `${deliveryId}${SEP}status`, status === undefined ? '' : JSON.stringify(status),
-      String(status !== undefined && FINAL_STATUSES.has(status) ? 1 : 0), String(this.retentionMs),
+      String(status === undefined ? 0 : STATUS_RANK[status]), String(this.retentionMs),
       `_order${SEP}orderId`, JSON.stringify(orderId), ...fields,
     );
     const delivery = { deliveryId, ...full } as DeliveryRecord;

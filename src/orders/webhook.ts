@@ -33,7 +33,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
   const signers: WebhookSigner[] = webhookSigners(webhookSecret);
   const logger = deps.logger.child({ worker: TARGET, host: new URL(webhookUrl).host });
   const prefix = config.queuePrefix;
-  const http = createVendorHttp(config.delivery.vendorTimeoutMs);
+  const http = createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes });
   const queue = openQueue(QUEUES.webhook, { connection, prefix }, logger);
 
   async function process(job: Job): Promise<{ status: number }> {

@@ -6,7 +6,8 @@ import type { AppConfig } from '../config/env.js';
 export function retention(config: Pick<AppConfig, 'jobs'>): Pick<DefaultJobOptions, 'removeOnComplete' | 'removeOnFail'> {
   return {
     removeOnComplete: { age: Math.ceil(config.jobs.keepCompletedMs / 1000), count: 100_000 },
-    removeOnFail: { age: Math.ceil(config.jobs.keepFailedMs / 1000) },
+    // Failed jobs also get a count cap: a long vendor outage must not fill Redis with failures (Redis full = no ledger).
+    removeOnFail: { age: Math.ceil(config.jobs.keepFailedMs / 1000), ...(config.jobs.keepFailedCount ? { count: config.jobs.keepFailedCount } : {}) },
   };
 }
 
@@ -29,13 +30,20 @@ export function orderJobOptions(config: Pick<AppConfig, 'jobs'>): DefaultJobOpti
  * Worker options for queues whose jobs retry with jittered backoff and may be paused on a 429. BullMQ applies
  * queue.rateLimit() only when the worker has a limiter, so it gets one that never binds by itself.
  */
-export function retryingWorkerOptions(config: Pick<AppConfig, 'delivery'>): Pick<WorkerOptions, 'limiter' | 'settings'> {
+export function retryingWorkerOptions(config: Pick<AppConfig, 'delivery'> & Partial<Pick<AppConfig, 'locks'>>): Pick<WorkerOptions, 'limiter' | 'settings' | 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
   const { backoffMs, backoffMaxMs } = config.delivery;
   return {
+    ...lockOptions(config),
     limiter: { max: 1_000_000, duration: 1_000 },
     settings: {
       backoffStrategy: (attemptsMade: number, type?: string) =>
         type === JITTERED_BACKOFF ? jitteredBackoff(attemptsMade, backoffMs, backoffMaxMs) : backoffMs,
     },
   };
+}
+
+/** The job lock and stalled-job check (configurable; BullMQ's defaults are 30 s / 30 s / 1). */
+export function lockOptions(config: Partial<Pick<AppConfig, 'locks'>>): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
+  if (!config.locks) return {};
+  return { lockDuration: config.locks.lockDurationMs, stalledInterval: config.locks.stalledIntervalMs, maxStalledCount: config.locks.maxStalledCount };
 }
