@@ -98,6 +98,31 @@ enqueued within IDEMPOTENCY_WINDOW). Invalid input: exit 1, listing each field.`
     .addHelpText('after', ENV_HELP)
     .action((opts: { vendor?: string; json?: boolean }) => run(async () => (await import('./commands/retry-failed.js')).retryFailedCommand(io, opts)));
 
+  const held = program.command('held')
+    .summary('deliveries held after an unknown outcome (routes with onUnknownOutcome: hold)')
+    .description('A delivery is held when an earlier request got no answer (worker killed, deadline) and its route says\nonUnknownOutcome: hold. List them, then release each: --send sends it again, --drop records it dropped.');
+  held.command('list')
+    .description('List held deliveries, oldest first.')
+    .option('--vendor <vendor>', 'only this vendor')
+    .option('--json', 'print JSON')
+    .addHelpText('after', ENV_HELP)
+    .action((opts: { vendor?: string; json?: boolean }) => run(async () => (await import('./commands/held.js')).heldListCommand(io, opts)));
+  held.command('release')
+    .description('Release one held delivery: --send (queue it again) or --drop (record it dropped). Exit 3 when not held.')
+    .argument('<deliveryId>', 'the DELIVERY column of "held list"')
+    .option('--send', 'send it again (the earlier request may have arrived)')
+    .option('--drop', 'do not send it; record it dropped')
+    .option('--json', 'print JSON')
+    .addHelpText('after', ENV_HELP)
+    .action((id: string, opts: { send?: boolean; drop?: boolean; json?: boolean }) => run(async () => (await import('./commands/held.js')).heldReleaseCommand(io, id, opts)));
+
+  program.command('mantago-set-pair')
+    .summary('store a new MantaGO token+secret pair for every replica (after the pair was lost)')
+    .description('Reads MANTAGO_NEW_TOKEN and MANTAGO_NEW_SECRET from the environment (never from arguments, which\nland in shell history) and stores them as the pair every worker uses. Workers pick it up on their next request.')
+    .option('--json', 'print JSON')
+    .addHelpText('after', ENV_HELP)
+    .action((opts: { json?: boolean }) => run(async () => (await import('./commands/mantago-pair.js')).mantagoSetPairCommand(io, opts)));
+
   program.command('sandbox')
     .summary('serve the local vendor sandbox alone')
     .description('Serve the local vendor sandbox alone (strict imitations of the four vendors).\nPrints its URLs and credentials as one JSON line; runs until SIGINT/SIGTERM.')

@@ -24,6 +24,8 @@ export const faultsSchema = z.strictObject({
     })
     .optional(),
   refuseConnections: z.boolean().optional(),
+  dripMs: z.number().positive().optional(),
+  hugeBodyBytes: z.number().int().positive().optional(),
 });
 
 const requestsQuery = z.object({ vendor: vendor.optional(), accepted: z.enum(['0', '1', 'true', 'false']).optional() });

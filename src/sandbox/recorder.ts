@@ -90,7 +90,7 @@ export class Recorder {
   }
 }
 
-export type FaultVerdict = { kind: 'pass' } | { kind: 'refuse' } | { kind: 'answer'; outcome: Outcome };
+export type FaultVerdict = { kind: 'pass'; dripMs?: number } | { kind: 'refuse' } | { kind: 'answer'; outcome: Outcome } | { kind: 'huge'; bytes: number };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -114,6 +114,7 @@ export class FaultInjector {
     const f = this.faults.get(vendor);
     if (!f) return { kind: 'pass' };
     if (f.refuseConnections) return { kind: 'refuse' };
+    if (f.hugeBodyBytes) return { kind: 'huge', bytes: f.hugeBodyBytes };
     if (f.latencyMs && f.latencyMs > 0) await sleep(f.latencyMs);
     if (f.rateLimit) {
       const { max, durationMs, retryAfterSec } = f.rateLimit;
@@ -138,7 +139,7 @@ export class FaultInjector {
     if (f.errorRate && Math.random() < f.errorRate) {
       return { kind: 'answer', outcome: { status: 503, body: { error: 'injected' }, reason: 'injected 503' } };
     }
-    return { kind: 'pass' };
+    return f.dripMs ? { kind: 'pass', dripMs: f.dripMs } : { kind: 'pass' };
   }
 }
 
@@ -210,6 +211,12 @@ async function serve(
     req.raw.socket.destroy();
     return;
   }
+  if (verdict.kind === 'huge') {
+    record(500, null, false, `injected ${verdict.bytes}-byte error body`);
+    reply.hijack();
+    streamBody(reply, 500, verdict.bytes);
+    return;
+  }
   let outcome: Outcome;
   if (verdict.kind === 'answer') outcome = verdict.outcome;
   else {
@@ -221,7 +228,50 @@ async function serve(
   }
   const ok = verdict.kind === 'pass' && outcome.status >= 200 && outcome.status < 300;
   record(outcome.status, outcome.body, ok && kind !== 'read', outcome.reason);
+  if (verdict.kind === 'pass' && verdict.dripMs) {
+    reply.hijack();
+    drip(reply, outcome, verdict.dripMs);
+    return;
+  }
   await reply.code(outcome.status).headers(outcome.headers ?? {}).send(outcome.body);
+}
+
+/** The real answer, one byte per `everyMs`, until done or the client hangs up. */
+function drip(reply: FastifyReply, outcome: Outcome, everyMs: number): void {
+  const bytes = Buffer.from(JSON.stringify(outcome.body ?? null));
+  const res = reply.raw;
+  res.writeHead(outcome.status, { 'content-type': 'application/json', 'content-length': String(bytes.length) });
+  let i = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed || i >= bytes.length) {
+      clearInterval(timer);
+      if (!res.destroyed) res.end();
+      return;
+    }
+    res.write(bytes.subarray(i, i + 1));
+    i += 1;
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
+}
+
+/** `total` bytes of filler in 64 KiB chunks, respecting backpressure; stops when the client hangs up. */
+function streamBody(reply: FastifyReply, status: number, total: number): void {
+  const res = reply.raw;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(total) });
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total && !res.destroyed) {
+      const n = Math.min(chunk.length, total - sent);
+      sent += n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
 }
 
 /** Mounts one vendor's routes under its prefix, with raw-body parsing, a recorded 404 and a recorded error path. */

@@ -20,6 +20,10 @@ export interface VendorFaults {
   rateLimit?: { max: number; durationMs: number; retryAfterSec?: number };
   /** Destroy the socket without answering (an outage). */
   refuseConnections?: boolean;
+  /** Handle the request as usual, then send the answer one byte every `dripMs` (a vendor that never quite finishes). */
+  dripMs?: number;
+  /** Answer 500 with a body of this many bytes, streamed (a runaway error page). */
+  hugeBodyBytes?: number;
 }
 
 export interface RecordedRequest {

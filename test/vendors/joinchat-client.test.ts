@@ -135,7 +135,7 @@ describe('answers', () => {
     stub.answer({ status: 200, hang: true });
     const timedOut = await failure(send());
     expect(timedOut).toBeInstanceOf(RetryableVendorError);
-    expect(timedOut.message).toBe('joinchat: no answer (ECONNABORTED)');
+    expect(timedOut.message).toBe('joinchat: no answer (DEADLINE_EXCEEDED)');
     const signature = stub.received.at(-1)!.headers['x-joinchat-signature'] as string;
     expect(timedOut.cause).toBeUndefined();
     expect(inspect(timedOut, { depth: 10 })).not.toContain(signature);

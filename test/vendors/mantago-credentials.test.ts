@@ -143,7 +143,8 @@ describe('adapter.refreshAuth against the sandbox (several replicas in one proce
     await connect().set(key, JSON.stringify(oldPair));
     const e = await r.adapter.send([delivery('b')]).catch((err: unknown) => err);
     expect(e).toMatchObject({ code: 120000, remedy: 'reload' });
-    await r.adapter.refreshAuth!();
+    // Nothing newer in Redis: the pair is lost, and the error says which command sets a new one.
+    await expect(r.adapter.refreshAuth!()).rejects.toThrow(/the pair is lost.*order-notify mantago-set-pair/);
     expect(tokenCalls()).toBe(1);
     await connect().set(key, rotated!);
     await r.adapter.refreshAuth!();

@@ -119,7 +119,7 @@ describe('the request and its answers', () => {
     stub.answer({ status: 200, hang: true });
     const timedOut = await failure(schedule());
     expect(timedOut).toBeInstanceOf(RetryableVendorError);
-    expect(timedOut.message).toBe('metabot: no answer (ECONNABORTED)');
+    expect(timedOut.message).toBe('metabot: no answer (DEADLINE_EXCEEDED)');
     expect(timedOut.cause).toBeUndefined();
     expect(JSON.stringify({ ...timedOut, stack: timedOut.stack })).not.toContain(TOKEN);
   });

@@ -4,7 +4,7 @@ import { isVendorError, RetryableVendorError, type VendorError } from '../../del
 import { VendorRateLimiter } from '../../delivery/rate-limiter.js';
 import type { AdapterContext, Delivery, SendOutcome, VendorAdapter } from '../../delivery/types.js';
 import { MantagoClient, type BroadcastRequest } from './client.js';
-import { MantagoCredentialStore } from './credentials.js';
+import { lostPairMessage, MantagoCredentialStore } from './credentials.js';
 import { isClientNotFound, MANTAGO, MantagoCredentialsRejected } from './errors.js';
 import type { MantagoPayload } from './payload.js';
 
@@ -31,6 +31,7 @@ export function createMantagoAdapter(ctx: AdapterContext<MantagoConfig>): Vendor
   /** Pair ids MantaGO refused, with the code: refreshAuth acts only if the store still holds a refused pair. */
   const refused = new Map<string, MantagoCredentialsRejected>();
   let refreshing: Promise<void> | undefined;
+  let lostReported: string | undefined;
 
   /** One broadcast for these deliveries; throws a VendorError when MantaGO refuses it. */
   async function broadcast(batch: D[]): Promise<SendOutcome[]> {
@@ -110,6 +111,11 @@ export function createMantagoAdapter(ctx: AdapterContext<MantagoConfig>): Vendor
      * pair MantaGO refused, another replica has rotated it and re-reading was the whole refresh. Otherwise 1004 →
      * one replica refreshes under the Redis lock; 120000 → MantaGO already rotated, so only wait for the new pair.
      */
+    async close() {
+      // SIGTERM right after a refresh answer: the new pair is the only one that works; give its write a last chance.
+      if (store.holdsUnstoredPair) await store.flush(5_000).catch((e: unknown) => log.error({ err: String(e), key: store.key }, 'exiting with a refreshed MantaGO pair not stored'));
+    },
+
     refreshAuth() {
       refreshing ??= (async () => {
         const current = await store.current();
@@ -122,7 +128,11 @@ export function createMantagoAdapter(ctx: AdapterContext<MantagoConfig>): Vendor
           ctx.metrics.tokenRefreshed(MANTAGO);
           log.info('MantaGO token refreshed; the new pair is stored in Redis for every replica');
         } else if (result === 'unchanged') {
-          log.warn({ code: rejection.code, key: store.key }, 'MantaGO refused the stored credentials and no replica replaced them');
+          // 120000 with nothing newer in Redis (e.g. at start-up after the store was lost): nobody can fix this but a
+          // person. One error line per lost pair, and every delivery's reason says what to do.
+          if (lostReported !== current.id) log.error({ code: rejection.code, key: store.key }, lostPairMessage(store.key));
+          lostReported = current.id;
+          throw new RetryableVendorError(lostPairMessage(store.key), { vendor: MANTAGO, code: rejection.code });
         }
       })().finally(() => { refreshing = undefined; });
       return refreshing;

@@ -16,6 +16,14 @@ export interface CredentialStoreOptions {
   lockTtlMs?: number;
   /** How often a waiting replica looks whether the refresher is done. */
   pollMs?: number;
+  /** How long the write of a freshly refreshed pair is retried before the call fails (the pair stays in memory). */
+  storeRetryMs?: number;
+}
+
+/** The one message for a pair that is really gone (MantaGO retired it and no store holds the new one). */
+export function lostPairMessage(key: string): string {
+  return `MantaGO refuses the stored credentials (120000/1004) and no replica holds a newer pair: the pair is lost. ` +
+    `Get a new token+secret from MantaGO and store it with "MANTAGO_NEW_TOKEN=… MANTAGO_NEW_SECRET=… order-notify mantago-set-pair" (Redis key ${key})`;
 }
 
 const storedSchema = z.object({ token: z.string().min(1), secret: z.string().min(1) });
@@ -38,6 +46,9 @@ export class MantagoCredentialStore {
   readonly lockKey: string;
   private readonly lockTtlMs: number;
   private readonly pollMs: number;
+  private readonly storeRetryMs: number;
+  /** A refreshed pair whose write to Redis has not succeeded yet: written before anything uses it. */
+  private unstored: MantagoPair | undefined;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -50,10 +61,12 @@ export class MantagoCredentialStore {
     this.lockKey = `${this.key}:lock`;
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 100;
+    this.storeRetryMs = opts.storeRetryMs ?? 20_000;
   }
 
   /** The current pair. The env pair seeds the store only when it is empty: after a rotation Redis is the truth. */
   async current(): Promise<StoredPair> {
+    await this.flush();
     let raw = await this.redis.get(this.key);
     if (raw === null) {
       await this.redis.set(this.key, serialise(this.seed), 'NX');
@@ -93,8 +106,10 @@ export class MantagoCredentialStore {
             const pair = await this.current();
             if (pair.id !== staleId) return 'already-rotated';
             const fresh = await refresh(pair);
-            // Unconditional write: MantaGO has retired the old pair, this one is the only pair that works now.
-            await this.redis.set(this.key, serialise(fresh));
+            // MantaGO has retired the old pair: this one is the only pair that works now. Kept in memory until the
+            // write succeeds (retried), and used by nobody before that.
+            this.unstored = fresh;
+            await this.flush(this.storeRetryMs);
             return 'rotated';
           } finally {
             await this.redis.eval(RELEASE, 1, this.lockKey, lock);
@@ -114,6 +129,42 @@ export class MantagoCredentialStore {
       if (!mayRefresh || Date.now() > deadline) return 'unchanged';
     }
   }
+
+  /**
+   * Writes a refreshed pair that is not stored yet, retrying with backoff for up to `retryMs` (a Redis blip right
+   * after the refresh answer must not lose the only working pair). Throws when it still could not be written; the
+   * pair then stays in memory, and the next call (or close()) tries again.
+   */
+  async flush(retryMs = 0): Promise<void> {
+    const pair = this.unstored;
+    if (!pair) return;
+    const giveUpAt = Date.now() + retryMs;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+      try {
+        // Unconditional write: MantaGO has retired every older pair.
+        await this.redis.set(this.key, serialise(pair));
+        if (this.unstored === pair) this.unstored = undefined;
+        return;
+      } catch (e) {
+        if (Date.now() >= giveUpAt) {
+          throw new RetryableVendorError(`the refreshed MantaGO pair could not be stored in Redis yet (${e instanceof Error ? e.message : String(e)}); kept in memory, retrying`, { vendor: MANTAGO });
+        }
+        await sleep(Math.min(wait, Math.max(0, giveUpAt - Date.now())));
+      }
+    }
+  }
+
+  /** True while a refreshed pair waits for its write (shutdown keeps trying it). */
+  get holdsUnstoredPair(): boolean {
+    return this.unstored !== undefined;
+  }
+}
+
+/** Sets a pair every replica will use from now on (the operator's command after a lost pair). */
+export async function storePair(redis: RedisConnection, key: string, pair: MantagoPair): Promise<string> {
+  storedSchema.parse(pair);
+  await redis.set(key, serialise(pair));
+  return pairId(pair);
 }
 
 function serialise(pair: MantagoPair): string {
