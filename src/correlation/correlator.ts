@@ -123,6 +123,40 @@ export async function runCorrelationTick(deps: CorrelatorDeps): Promise<TickSumm
   return summary;
 }
 
+/**
+ * The age sweep, run after every tick whether it succeeded or not: a message older than the maximum age plus
+ * `graceMs` is recorded timed_out and leaves the pending set even while Twin24's statistics cannot be read (a
+ * tick that fails for days must not let the set grow without bound). Returns how many it swept.
+ */
+export async function sweepPendingByAge(
+  deps: Pick<CorrelatorDeps, 'settings' | 'pending' | 'records' | 'logger' | 'now'> & { metrics?: Pick<Metrics, 'correlations' | 'pendingSwept'> },
+  graceMs: number,
+): Promise<number> {
+  const now = (deps.now ?? Date.now)();
+  const cutoff = now - deps.settings.correlateMaxAgeMs - graceMs;
+  let swept = 0;
+  for (;;) {
+    const { entries, unreadable } = await deps.pending.olderThan(cutoff);
+    if (!entries.length && !unreadable.length) break;
+    for (const entry of entries) {
+      await deps.records.update(entry.orderId, entry.deliveryId, {
+        vendor: VENDOR, ruleId: entry.ruleId, vendorMessageId: entry.messageId, status: 'timed_out',
+        vendorStatus: entry.progress.vendorStatus, chatId: entry.progress.sessionId, finalAt: new Date(now).toISOString(),
+        reason: `no final answer from Twin24 within ${Math.round((deps.settings.correlateMaxAgeMs + graceMs) / 1000)} s of sending; ` +
+          `swept by age (statistics could not be read meanwhile; last status ${entry.progress.vendorStatus ?? 'none'})`,
+      });
+      deps.metrics?.correlations.inc({ outcome: 'timed_out' });
+    }
+    await deps.pending.remove([...entries.map((e) => e.messageId), ...unreadable]);
+    swept += entries.length + unreadable.length;
+  }
+  if (swept) {
+    deps.metrics?.pendingSwept.inc(swept);
+    deps.logger.warn({ swept }, 'twin24 pending messages past the maximum age swept (recorded timed_out)');
+  }
+  return swept;
+}
+
 /** What one statistics row means for one pending message. */
 async function applyStatus(write: RecordWriter, entry: PendingEntry, stat: MessageStat, seenAt: number): Promise<void> {
   const meaning = statusMeaning(stat.status, stat.providerMessageId);

@@ -102,6 +102,21 @@ export class PendingMessages {
     return { entries, unreadable };
   }
 
+  /** Up to `limit` messages sent before `cutoff` (epoch ms), oldest first; unreadable ones come back as ids only. */
+  async olderThan(cutoff: number, limit = READ_CHUNK): Promise<{ entries: PendingEntry[]; unreadable: string[] }> {
+    const ids = await this.redis.zrangebyscore(this.indexKey, '-inf', `(${cutoff}`, 'LIMIT', 0, limit);
+    if (!ids.length) return { entries: [], unreadable: [] };
+    const [data, progress] = await Promise.all([this.redis.hmget(this.dataKey, ...ids), this.redis.hmget(this.progressKey, ...ids)]);
+    const entries: PendingEntry[] = [];
+    const unreadable: string[] = [];
+    ids.forEach((id, i) => {
+      const message = parseJson(messageSchema, data[i]);
+      if (message) entries.push({ ...message, progress: parseJson(progressSchema, progress[i]) ?? {} });
+      else unreadable.push(id);
+    });
+    return { entries, unreadable };
+  }
+
   async saveProgress(updates: Array<{ messageId: string; progress: PendingProgress }>): Promise<void> {
     if (!updates.length) return;
     await this.redis.hset(this.progressKey, ...updates.flatMap((u) => [u.messageId, JSON.stringify(u.progress)]));

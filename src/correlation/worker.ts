@@ -11,7 +11,8 @@ import { createTwin24Auth, type Twin24TokenSource } from '../vendors/twin24/auth
 import { RedisLock } from '../vendors/twin24/lock.js';
 import { createVendorHttp } from '../vendors/http.js';
 import { AnalyseClient } from './analyse-client.js';
-import { runCorrelationTick, type TickSummary } from './correlator.js';
+import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
+import { lockOptions } from '../queues/options.js';
 import { PendingMessages } from './pending.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
@@ -88,6 +89,10 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
         }
         // Pending messages are untouched by a failure; the job fails with the reason and the next tick resumes.
         throw e;
+      } finally {
+        // Whether the tick succeeded or not: the pending set stays bounded while the statistics API is away.
+        await sweepPendingByAge({ settings: twin24!, pending, records, logger, metrics }, twin24!.correlateWindowMs)
+          .catch((e: unknown) => logger.warn({ err: String(e) }, 'pending age sweep failed; the next tick tries again'));
       }
     });
     if (!held) logger.debug('another tick is still running; skipped');
@@ -105,7 +110,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     return tickNow();
   }, {
-    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry,
+    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
   }, logger);
 
   return {

@@ -8,6 +8,7 @@ import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { JITTERED_BACKOFF, retention } from '../queues/options.js';
 import { DELIVERY_STATUSES, FINAL_STATUSES, type DeliveryRecord, type RecordListener } from './record.js';
 import { openQueue } from '../queues/open-queue.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /**
  * The hand-back to the monolith: every status change of every delivery becomes one `order.notification` job in the
@@ -83,7 +84,8 @@ export function toNotification(orderId: string, d: DeliveryRecord): OrderNotific
 export interface ResultsHandback {
   /** Attach to OrderRecords (records.onChange(handback.listener)). */
   listener: RecordListener;
-  resultsQueue: Queue;
+  /** Absent when RESULTS_QUEUE_ENABLED=false. */
+  resultsQueue?: Queue;
   webhookQueue?: Queue;
   close(): Promise<void>;
 }
@@ -93,10 +95,36 @@ export function resultsJobOptions(config: Pick<AppConfig, 'jobs'>) {
   return { attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, ...retention(config) };
 }
 
-export function createResultsHandback(opts: { config: AppConfig; connection: RedisConnection; logger: Logger }): ResultsHandback {
+/** How often (at most) the producer looks at the results queue's length. */
+const TRIM_CHECK_MS = 1_000;
+/** Most jobs removed in one trim (one round of removals stays short). */
+const TRIM_BATCH = 1_000;
+
+export function createResultsHandback(opts: { config: AppConfig; connection: RedisConnection; logger: Logger; metrics?: Pick<Metrics, 'resultsTrimmed'> }): ResultsHandback {
   const { config, connection, logger } = opts;
   const prefix = config.queuePrefix;
-  const resultsQueue = openQueue(QUEUES.results, { connection, prefix, defaultJobOptions: resultsJobOptions(config) }, logger);
+  const resultsQueue = config.results.queueEnabled
+    ? openQueue(QUEUES.results, { connection, prefix, defaultJobOptions: resultsJobOptions(config) }, logger)
+    : undefined;
+  let lastTrimCheck = 0;
+
+  /**
+   * Producer-side trimming: nobody may be consuming the results queue, and every status change adds ~1.4 KB.
+   * At most once a second the producer looks at the waiting count and removes the oldest waiting jobs above
+   * RESULTS_QUEUE_MAX (counted in order_notify_results_trimmed_total). The order record keeps every status anyway.
+   */
+  async function trim(queue: Queue): Promise<void> {
+    const now = Date.now();
+    if (now - lastTrimCheck < TRIM_CHECK_MS) return;
+    lastTrimCheck = now;
+    const excess = (await queue.getWaitingCount()) - config.results.queueMax;
+    if (excess <= 0) return;
+    const oldest = await queue.getJobs(['wait'], 0, Math.min(excess, TRIM_BATCH) - 1, true);
+    let removed = 0;
+    for (const job of oldest) removed += await queue.remove(job.id!).catch(() => 0);
+    opts.metrics?.resultsTrimmed.inc(removed);
+    logger.warn({ removed, max: config.results.queueMax }, 'results queue over RESULTS_QUEUE_MAX; oldest waiting results removed (is the monolith consuming them?)');
+  }
   const webhookQueue = config.results.webhookUrl
     ? openQueue(QUEUES.webhook, { connection, prefix, defaultJobOptions: { attempts: config.delivery.attempts, ...retention(config) } }, logger)
     : undefined;
@@ -106,7 +134,10 @@ export function createResultsHandback(opts: { config: AppConfig; connection: Red
     if (delivery.status === undefined) return;
     const notification = toNotification(orderId, delivery);
     const jobId = notification.eventId;
-    await resultsQueue.add(JOB_NAMES.orderNotification, notification, { jobId });
+    if (resultsQueue) {
+      await resultsQueue.add(JOB_NAMES.orderNotification, notification, { jobId });
+      await trim(resultsQueue).catch((e: unknown) => logger.warn({ err: String(e) }, 'results queue trim failed'));
+    }
     // The webhook job carries the same payload; its worker signs and posts it (backoff type set there).
     await webhookQueue?.add(JOB_NAMES.webhook, notification, { jobId, backoff: { type: JITTERED_BACKOFF } });
   };
@@ -116,7 +147,7 @@ export function createResultsHandback(opts: { config: AppConfig; connection: Red
     resultsQueue,
     webhookQueue,
     async close() {
-      await resultsQueue.close();
+      await resultsQueue?.close();
       await webhookQueue?.close();
     },
   };

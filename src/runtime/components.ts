@@ -40,7 +40,7 @@ export async function startComponents(names: readonly string[], deps: ComponentD
   if (!records) {
     // Every status change any component records is handed back to the monolith (results queue, webhook).
     records = new OrderRecords(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
-    const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger });
+    const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger, metrics: deps.metrics });
     records.onChange(handback.listener);
     running.push({ name: 'results-handback', close: () => handback.close() });
   }

@@ -133,4 +133,26 @@ describe('analyse API failures never lose pending messages', () => {
       await correlator.close(2_000);
     }
   });
+
+  it('the pending set is swept by age even while every tick fails (bounded memory)', async () => {
+    const p = await rig.pipeline({ TWIN24_CORRELATE_MAX_AGE: '600ms', TWIN24_CORRELATE_WINDOW: '600ms' });
+    const metrics = new Metrics({ defaultMetrics: false });
+    const correlator = await createCorrelatorWorker({ config: p.config, connection: p.connection, records: p.records, metrics, logger: silent, autorun: false });
+    try {
+      const ids = await p.sendOrders(4);
+      rig.sandbox.setFaults('twin24', { errorRate: 1 });
+      await expect(correlator.tickNow()).rejects.toThrow();
+      expect(await p.pending.count()).toBe(4); // young: kept
+      const sentAt = Math.max(...(await p.pending.list()).entries.map((e) => e.sentAt));
+      await waitFor(() => Date.now() > sentAt + 1_300, 'maximum age + grace to pass', 5_000);
+      await expect(correlator.tickNow()).rejects.toThrow(); // the statistics API is still down
+      expect(await p.pending.count()).toBe(0);
+      expect(await statusesOf(p, ids)).toEqual(Array(4).fill('timed_out'));
+      expect((await p.records.get(ids[0]!))!.deliveries[0]!.reason).toMatch(/swept by age/);
+      expect((await metrics.pendingSwept.get()).values[0]?.value).toBe(4);
+    } finally {
+      rig.sandbox.setFaults('twin24', {});
+      await correlator.close(2_000);
+    }
+  });
 });

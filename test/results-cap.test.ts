@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Metrics } from '../src/observability/metrics.js';
+import { createResultsHandback } from '../src/orders/handback.js';
+import { OrderRecords } from '../src/orders/record.js';
+import { QUEUES } from '../src/queues/names.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { testConfig } from './support/config.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+/** Bounded memory of the hand-back: nobody may consume the results queue. */
+describe('results queue cap (real Redis)', () => {
+  let redis: TestRedis;
+  beforeAll(async () => { redis = await startRedis(); });
+  afterAll(async () => { await redis.stop(); });
+  const logger = createLogger({ level: 'silent' });
+
+  async function changes(records: OrderRecords, from: number, n: number) {
+    for (let i = from; i < from + n; i++) await records.update(`O-${i}`, `m.O-${i}`, { vendor: 'metabot', ruleId: 'm', status: 'sent' });
+  }
+
+  it('trims the oldest waiting results above RESULTS_QUEUE_MAX and counts them', async () => {
+    const config = testConfig(redis.url, { RESULTS_QUEUE_MAX: '5' });
+    const metrics = new Metrics({ defaultMetrics: false });
+    const connection = redis.client();
+    const handback = createResultsHandback({ config, connection, logger, metrics });
+    const records = new OrderRecords(connection, config.queuePrefix, 60_000, [handback.listener]);
+    await changes(records, 0, 12); // the first add checks (1 ≤ 5); the rest fall inside the 1 s check interval
+    await new Promise((r) => setTimeout(r, 1_100));
+    await changes(records, 12, 1); // 13 waiting → trimmed to 5
+    const queue = new Queue(QUEUES.results, { connection, prefix: config.queuePrefix });
+    const waiting = await queue.getJobs(['wait'], 0, -1, true);
+    expect(waiting.map((j) => (j.data as { orderId: string }).orderId)).toEqual(['O-8', 'O-9', 'O-10', 'O-11', 'O-12']);
+    expect((await metrics.resultsTrimmed.get()).values[0]?.value).toBe(8);
+    await queue.close();
+    await handback.close();
+  });
+
+  it('RESULTS_QUEUE_ENABLED=false: no results jobs at all, the record still holds every status', async () => {
+    const config = testConfig(redis.url, { RESULTS_QUEUE_ENABLED: 'false' });
+    const connection = redis.client();
+    const handback = createResultsHandback({ config, connection, logger });
+    const records = new OrderRecords(connection, config.queuePrefix, 60_000, [handback.listener]);
+    await changes(records, 0, 3);
+    expect(handback.resultsQueue).toBeUndefined();
+    expect(await connection.keys(`${config.queuePrefix}:${QUEUES.results}:*`)).toEqual([]);
+    expect((await records.getDelivery('O-2', 'm.O-2'))?.status).toBe('sent');
+    await handback.close();
+  });
+});
