@@ -1,5 +1,7 @@
 import pino from 'pino';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mantagoSetPairCommand } from '../../src/cli/commands/mantago-pair.js';
 import type { MantagoConfig } from '../../src/config/env.js';
 import { RetryableVendorError } from '../../src/delivery/errors.js';
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
@@ -146,7 +148,19 @@ describe('adapter.refreshAuth against the sandbox (several replicas in one proce
     // Nothing newer in Redis: the pair is lost, and the error says which command sets a new one.
     await expect(r.adapter.refreshAuth!()).rejects.toThrow(/the pair is lost.*order-notify mantago-set-pair/);
     expect(tokenCalls()).toBe(1);
-    await connect().set(key, rotated!);
+    // The operator stores the pair MantaGO shows now; values come from the environment, only an id is printed.
+    const out: string[] = [];
+    const io = {
+      stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => out.push(t) }, stdin: Readable.from([]),
+      env: {
+        REDIS_URL: redis.url, QUEUE_PREFIX: prefix, MANTAGO_BOT_ID: sandbox.credentials.mantago.botId, MANTAGO_TOKEN: oldPair.token, MANTAGO_SECRET: oldPair.secret,
+        MANTAGO_NEW_TOKEN: sandbox.credentials.mantago.token, MANTAGO_NEW_SECRET: sandbox.credentials.mantago.secret,
+      },
+    };
+    expect(await mantagoSetPairCommand(io, {})).toBe(0);
+    expect(out.join('')).toMatch(/stored the new MantaGO pair \(id [0-9a-f]{16}\)/);
+    expect(out.join('')).not.toContain(sandbox.credentials.mantago.secret);
+    expect(JSON.parse((await connect().get(key))!)).toMatchObject({ token: sandbox.credentials.mantago.token, secret: sandbox.credentials.mantago.secret });
     await r.adapter.refreshAuth!();
     expect((await r.adapter.send([delivery('c')]))[0]).toMatchObject({ ok: true });
     expect(tokenCalls()).toBe(1);
