@@ -34,7 +34,11 @@ describe('Redis restarts and outages', () => {
     sandbox = await startSandbox();
     sandbox.setFaults('metabot', { latencyMs: 20 });
     sandbox.setFaults('joinchat', { latencyMs: 20 });
-    const env = workerEnv({ url: redis.url }, prefix, sandbox, { INGEST_TOKEN });
+    const env = workerEnv({ url: redis.url }, prefix, sandbox, {
+      INGEST_TOKEN,
+      // Jobs whose reply was lost at the stop come back through the stalled check: a short lock keeps the test short.
+      VENDOR_TIMEOUT: '2s', LEDGER_WRITE_RETRY: '3s', DELIVERY_LOCK_DURATION: '8s', STALLED_INTERVAL: '3s',
+    });
     const started = await Promise.all([
       startChildWorker('workers/fanout.ts', env),
       startChildWorker('workers/metabot.ts', env),
