@@ -1,4 +1,4 @@
-import { RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -15,6 +15,7 @@ import { parseDeliveryJob } from './job-data.js';
 import { DeliveryLedger } from './ledger.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
+import { holdJob, type SendGate } from './send-gate.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../observability/tracing.js';
 import { withVendorCallSpans } from './vendor-call-spans.js';
@@ -31,6 +32,8 @@ export interface DeliveryWorkerDeps {
   adapter?: VendorAdapter<unknown>;
   autorun?: boolean;
   tracing?: Tracing;
+  /** Asked right before sending: quiet hours may hold a delivery, a fallback chain may cancel one. */
+  gate?: SendGate;
 }
 
 export interface DeliveryWorker {
@@ -142,9 +145,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
   }
 
-  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean };
+  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean; cancelled?: boolean };
 
-  function process(job: Job): Promise<Delivered> {
+  function process(job: Job, token?: string): Promise<Delivered> {
     const data = job.data as Partial<Record<string, unknown>> | undefined;
     const id = (k: string) => (typeof data?.[k] === 'string' ? data[k] as string : undefined);
     return tracing.span(`deliver ${vendor}`, {
@@ -154,18 +157,18 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       },
     }, async (span) => {
       try {
-        const done = await deliver(job, span);
-        span.setAttributes({ 'order_notify.outcome': done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
+        const done = await deliver(job, span, token);
+        span.setAttributes({ 'order_notify.outcome': done.cancelled ? 'cancelled' : done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
         return done;
       } catch (e) {
         const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        span.setAttributes({ 'order_notify.outcome': e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
+        span.setAttributes({ 'order_notify.outcome': e instanceof DelayedError ? 'held' : e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
         throw e;
       }
     });
   }
 
-  async function deliver(job: Job, span: TraceSpan): Promise<Delivered> {
+  async function deliver(job: Job, span: TraceSpan, token?: string): Promise<Delivered> {
     const started = Date.now();
     const data = parseDeliveryJob(job, def);
     const delivery: Delivery<unknown> = {
@@ -180,6 +183,17 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       metrics.deliveries.inc({ vendor, outcome: 'duplicate_suppressed' });
       logger.info({ ...log, durationMs: Date.now() - started }, 'already acknowledged by the vendor; not sent again');
       return { vendorMessageId: already.vendorMessageId, duplicateSuppressed: true };
+    }
+    const decision = await deps.gate?.check(data);
+    if (decision?.kind === 'cancel') {
+      await records.update(data.orderId, data.deliveryId, { vendor, ruleId: data.ruleId, status: 'cancelled', reason: decision.reason, finalAt: new Date().toISOString() });
+      logger.info({ ...log, reason: decision.reason }, 'delivery cancelled');
+      return { cancelled: true };
+    }
+    if (decision?.kind === 'hold') {
+      await records.update(data.orderId, data.deliveryId, { vendor, ruleId: data.ruleId, status: 'scheduled', scheduledFor: decision.scheduledFor });
+      logger.info({ ...log, scheduledFor: decision.scheduledFor }, 'send window closed; held until it opens');
+      await holdJob(job, token, decision.delayMs);
     }
 
     let outcome: SendOutcome;

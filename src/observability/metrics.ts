@@ -21,6 +21,9 @@ export class Metrics implements VendorCallMetrics {
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly redisUp: Gauge;
   readonly ingestRequests: Counter<'outcome'>;
+  readonly fallbacks: Counter<'rule' | 'outcome'>;
+  readonly lateDeliveries: Counter<'rule'>;
+  readonly heldByQuietHours: Counter<'vendor'>;
   private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -47,6 +50,18 @@ export class Metrics implements VendorCallMetrics {
     this.ingestRequests = new Counter({
       name: 'order_notify_ingest_requests_total', registers, labelNames: ['outcome'],
       help: 'POST /v1/events/order-paid answers by outcome (accepted, duplicate, invalid, unauthorized, too_large, unavailable).',
+    });
+    this.fallbacks = new Counter({
+      name: 'order_notify_fallback_links_total', registers, labelNames: ['rule', 'outcome'],
+      help: 'Fallback chain links by rule and outcome: fired (sent instead of the link before), reached (reached the customer), cancelled (an earlier link reached first), exhausted (rule = chain head; no link reached).',
+    });
+    this.lateDeliveries = new Counter({
+      name: 'order_notify_fallback_late_deliveries_total', registers, labelNames: ['rule'],
+      help: 'Links reported delivered after the next link of their chain had already been fired (the customer may have two messages).',
+    });
+    this.heldByQuietHours = new Counter({
+      name: 'order_notify_quiet_hours_held_total', registers, labelNames: ['vendor'],
+      help: 'Deliveries held in the queue because their send window was closed.',
     });
   }
 
