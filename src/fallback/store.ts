@@ -9,7 +9,8 @@ import { encodeIdPart } from '../queues/job-ids.js';
  *   <head>|n            how many links can be sent      <head>|current   the step in play
  *   <head>|step|<i>     delivery id of step i          <head>|job|<i>   the job of step i, planned at fan-out
  *   <head>|winner       the step that reached the customer              <head>|ended     set when exhausted
- *   <head>|enqueued|<i> step i's job was added (a re-run after a crash between deciding and adding finishes it)
+ *   <head>|enqueued|<i> step i's job was added; <head>|firing|<i> when the decision was taken. A report arriving
+ *                       after FIRE_LEASE_MS with the job still not added finishes the work of a process that died.
  * Every decision is one script, so "fire the next link" happens exactly once however many processes report.
  */
 export interface Membership extends ChainPosition {
@@ -42,7 +43,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `;
 
-/** KEYS[1] chains hash; ARGV: deliveryId, event, reason for a fired next link. */
+/** How long a decision to fire may take to add its job before another report takes the work over. */
+export const FIRE_LEASE_MS = 30_000;
+
+/** KEYS[1] chains hash; ARGV: deliveryId, event, reason for a fired next link, fire lease ms. */
 const EVENT = `
 local raw = redis.call('HGET', KEYS[1], 'm|' .. ARGV[1])
 if not raw then return false end
@@ -57,6 +61,8 @@ local winner = get('winner')
 local ended = get('ended')
 local ev = ARGV[2]
 local action = 'none'
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ev == 'delivered' or (ev == 'sent' and not m.reports) then
   if winner then
     if tonumber(winner) ~= step and not m.lateDelivery then m.lateDelivery = true; save(ARGV[1], m); action = 'late' end
@@ -79,12 +85,15 @@ elseif ev == 'failed' or ev == 'deadline' then
         save(nextId, nm)
         m.fallbackTo = nm.rule
         save(ARGV[1], m)
+        redis.call('HSET', KEYS[1], head .. '|firing|' .. (step + 1), nowMs)
         action = 'fire'
       elseif ev == 'failed' then
         redis.call('HSET', KEYS[1], head .. '|ended', 'exhausted')
         action = 'exhausted'
       end
-    elseif current == step + 1 and not get('enqueued|' .. current) then
+    elseif current == step + 1 and not get('enqueued|' .. current) and nowMs - tonumber(get('firing|' .. current) or 0) > tonumber(ARGV[4]) then
+      -- The process that decided to fire died before adding the job: finish its work (the job id is the same).
+      redis.call('HSET', KEYS[1], head .. '|firing|' .. current, nowMs)
       action = 'fire'
     end
   end
@@ -115,7 +124,10 @@ type ScriptedRedis = RedisConnection & {
 };
 
 export class ChainStore {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string, private readonly retentionMs: number) {
+  constructor(
+    private readonly redis: RedisConnection, private readonly prefix: string, private readonly retentionMs: number,
+    private readonly fireLeaseMs = FIRE_LEASE_MS,
+  ) {
     if (!('orderNotifyChainInit' in redis)) redis.defineCommand('orderNotifyChainInit', { numberOfKeys: 1, lua: INIT });
     if (!('orderNotifyChainEvent' in redis)) redis.defineCommand('orderNotifyChainEvent', { numberOfKeys: 1, lua: EVENT });
     if (!('orderNotifyChainReachedBy' in redis)) redis.defineCommand('orderNotifyChainReachedBy', { numberOfKeys: 1, lua: REACHED_BY_ANOTHER });
@@ -141,7 +153,7 @@ export class ChainStore {
 
   /** What a change of one delivery means for its chain (undefined: not a chain member). */
   async event(orderId: string, deliveryId: string, event: ChainEvent, reason = ''): Promise<ChainVerdict | undefined> {
-    const out = await this.scripted.orderNotifyChainEvent(this.key(orderId), deliveryId, event, reason);
+    const out = await this.scripted.orderNotifyChainEvent(this.key(orderId), deliveryId, event, reason, String(this.fireLeaseMs));
     if (!out) return undefined;
     const [action, member, next, nextStep] = out;
     const m = JSON.parse(member) as Membership;

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Twin24Outcome } from '../../src/sandbox/types.js';
+import { QUEUES } from '../../src/queues/names.js';
+import { attemptsTo, deliveryQueueName, sendsTo, startFallbackRig, waitFor, type FallbackRig } from './rig.js';
+
+/**
+ * Fallback chains end to end: real Redis, the real fan-out, delivery workers and Twin24 correlator (on its
+ * scheduler), and the sandbox deciding each WhatsApp message's fate by the phone's last digit.
+ */
+const ROUTES = (after: string) => `version: 1
+rules:
+  - id: wa
+    vendor: twin24
+    channel: whatsapp
+    message:
+      chatSessionName: order-paid
+      text: 'Hello \\{{name}}, your order is paid.'
+      variables: { name: "{{customer.name}}" }
+    fallback: { rule: ln, after: ${after} }
+  - id: ln
+    vendor: mantago
+    channel: line
+    fallbackOnly: true
+    message: { message: "Order {{orderId}} is paid.", name: order-paid-fallback }
+    fallback: ms
+  - id: ms
+    vendor: joinchat
+    channel: messenger
+    fallbackOnly: true
+    message: { message: { template_type: text, text: "Order {{orderId}} is paid." } }
+`;
+
+const byLastDigit = (phone: string): Twin24Outcome => ({ 0: 'UNDELIVERED', 7: 'EXPIRED', 9: 'NEVER' } as Record<string, Twin24Outcome>)[phone.slice(-1)] ?? 'DELIVERED';
+const metric = async (rig: FallbackRig, name: string, labels: Record<string, string>) =>
+  (await rig.metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+
+describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
+  let rig: FallbackRig;
+  beforeAll(async () => {
+    rig = await startFallbackRig({ routesYaml: ROUTES('30s'), sandbox: { twin24: { pendingAfterMs: 50, finalAfterMs: 200, resultAfterMs: 50, outcome: byLastDigit } } });
+  });
+  afterAll(async () => { await rig?.close(); });
+
+  it('an undeliverable WhatsApp message is followed by exactly one LINE message', async () => {
+    await rig.send('F-1', { whatsappPhone: '+66 81 000 0010', lineUserId: 'U-f1', messenger: { psid: 'p-f1' } });
+    const order = await rig.settledChain('F-1');
+    const [chain] = order.chains!;
+    expect(chain).toMatchObject({ head: 'wa', state: 'reached', reached: 'ln' });
+    expect(chain!.links.map((l) => [l.rule, l.status])).toEqual([['wa', 'undelivered'], ['ln', 'sent']]);
+    expect(chain!.links[0]!.fallbackTo).toBe('ln');
+    expect(chain!.links[1]!.firedBecause).toBe('wa: undelivered (UNDELIVERED)');
+    expect(sendsTo(rig.sandbox, 'twin24', '66810000010')).toBe(1);
+    expect(sendsTo(rig.sandbox, 'mantago', 'U-f1')).toBe(1);
+    expect(attemptsTo(rig.sandbox, 'joinchat', 'p-f1')).toBe(0);
+    // The hand-back tells the monolith the same story.
+    const notes = await rig.notifications('F-1');
+    expect(notes.find((n) => n.ruleId === 'wa' && n.status === 'undelivered')?.chain).toMatchObject({ head: 'wa', link: 0, fallbackTo: 'ln' });
+    expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'queued')?.chain).toMatchObject({ link: 1, firedBecause: 'wa: undelivered (UNDELIVERED)' });
+    expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'sent')?.chain).toMatchObject({ reachedCustomer: true });
+    expect(await metric(rig, 'order_notify_fallback_links_total', { rule: 'ln', outcome: 'fired' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a delivered WhatsApp message is followed by none', async () => {
+    await rig.send('F-2', { whatsappPhone: '+66 81 000 0021', lineUserId: 'U-f2', messenger: { psid: 'p-f2' } });
+    const order = await rig.settledChain('F-2');
+    expect(order.chains![0]).toMatchObject({ state: 'reached', reached: 'wa' });
+    expect(order.deliveries.map((d) => d.ruleId)).toEqual(['wa']);
+    expect(order.deliveries[0]!.reachedCustomer).toBe(true);
+    // The `after` check was armed when it was sent; it did nothing after the delivery (promote it to see).
+    const deadline = await rig.queue(QUEUES.fallbackDeadlines).getJob(`deadline.wa.F-2`);
+    expect(deadline).toBeDefined();
+    await deadline!.promote();
+    await waitFor(async () => (await rig.queue(QUEUES.fallbackDeadlines).getJob('deadline.wa.F-2'))?.returnvalue, 'the deadline check to run');
+    expect((await rig.queue(QUEUES.fallbackDeadlines).getJob('deadline.wa.F-2'))!.returnvalue).toEqual({ action: 'none' });
+    expect(attemptsTo(rig.sandbox, 'mantago', 'U-f2') + attemptsTo(rig.sandbox, 'joinchat', 'p-f2')).toBe(0);
+  });
+
+  it('a failed MantaGO send falls through to JoinChat (expired WhatsApp first)', async () => {
+    // The sandbox answers MantaGO 37011 "client not found" for client ids starting with "unknown".
+    await rig.send('F-3', { whatsappPhone: '+66 81 000 0037', lineUserId: 'unknown-f3', messenger: { psid: 'p-f3' } });
+    const order = await rig.settledChain('F-3');
+    const [chain] = order.chains!;
+    expect(chain!.links.map((l) => [l.rule, l.status])).toEqual([['wa', 'expired'], ['ln', 'failed'], ['ms', 'sent']]);
+    expect(chain).toMatchObject({ state: 'reached', reached: 'ms' });
+    expect(chain!.links[2]!.firedBecause).toMatch(/^ln: failed - mantago 37011/);
+    expect(attemptsTo(rig.sandbox, 'mantago', 'unknown-f3')).toBe(1); // permanent: not retried
+    expect(sendsTo(rig.sandbox, 'joinchat', 'p-f3')).toBe(1);
+  });
+
+  it('a customer without WhatsApp gets the first link they can receive, at once', async () => {
+    await rig.send('F-4', { lineUserId: 'U-f4' });
+    const order = await rig.settledChain('F-4');
+    expect(order.chains![0]!.links.map((l) => [l.rule, l.status])).toEqual([['wa', 'skipped'], ['ln', 'sent']]);
+    expect(order.chains![0]!.links[1]!.firedBecause).toBe('wa: skipped (customer has no whatsapp channel)');
+    expect(sendsTo(rig.sandbox, 'mantago', 'U-f4')).toBe(1);
+  });
+
+  it('many processes reporting the same failure at once fire the next link exactly once', async () => {
+    // A chain whose head failed; 20 reports of that failure race (as stalled re-runs and repeated ticks would).
+    await rig.send('F-5', { whatsappPhone: '+66 81 000 0059', lineUserId: 'U-f5' }); // NEVER: stays pending
+    await waitFor(async () => (await rig.producer.getOrder('F-5'))?.deliveries[0]?.status === 'sent', 'F-5 sent');
+    const { FallbackChains } = await import('../../src/fallback/chains.js');
+    const { OrderRecords } = await import('../../src/orders/record.js');
+    const { createRedis } = await import('../../src/queues/connection.js');
+    const pino = (await import('pino')).default;
+    const conns = Array.from({ length: 4 }, () => createRedis(rig.config.redis, 'worker'));
+    const racers = conns.map((c) => new FallbackChains({
+      config: rig.config, connection: c, metrics: rig.metrics, logger: pino({ level: 'silent' }),
+      records: new OrderRecords(c, rig.config.queuePrefix, rig.config.orderRetentionMs),
+    }));
+    const change = { deliveryId: 'wa.F-5', ruleId: 'wa', status: 'error' as const, vendorStatus: 'ERROR' };
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => racers[i % racers.length]!.onChange('F-5', change)));
+    expect(verdicts.filter((v) => v?.action === 'fire')).toHaveLength(1);
+    await waitFor(async () => sendsTo(rig.sandbox, 'mantago', 'U-f5') === 1, 'the one LINE message');
+    const jobs = await rig.queue(deliveryQueueName('mantago')).getJobs(['completed', 'active', 'waiting', 'delayed'], 0, -1);
+    expect(jobs.filter((j) => j.id === 'ln.F-5')).toHaveLength(1);
+    for (const r of racers) await r.close();
+    for (const c of conns) c.disconnect();
+  });
+});
+
+describe('fallback chains when the receipt comes late (after: 1s, WhatsApp delivered only after 4 s)', () => {
+  let rig: FallbackRig;
+  beforeAll(async () => {
+    rig = await startFallbackRig({ routesYaml: ROUTES('1s'), sandbox: { twin24: { pendingAfterMs: 50, finalAfterMs: 4_000, resultAfterMs: 50, outcome: byLastDigit } } });
+  });
+  afterAll(async () => { await rig?.close(); });
+
+  it('fires the fallback once at `after`, and the late delivery of the primary sends no third message', async () => {
+    await rig.send('L-1', { whatsappPhone: '+66 81 000 0101', lineUserId: 'U-l1', messenger: { psid: 'p-l1' } });
+    const fired = await waitFor(async () => {
+      const o = await rig.producer.getOrder('L-1');
+      return o?.deliveries.find((d) => d.ruleId === 'ln' && d.status === 'sent') ? o : undefined;
+    }, 'the LINE fallback to be sent');
+    const wa = fired.deliveries.find((d) => d.ruleId === 'wa')!;
+    expect(wa.status).toBe('sent'); // still pending at Twin24 when the fallback fired
+    expect(wa.fallbackTo).toBe('ln');
+    expect(fired.deliveries.find((d) => d.ruleId === 'ln')!.chain?.firedBecause).toBe('wa: not confirmed delivered within 1s of sending');
+    // Twin24 then reports DELIVERED for the primary: recorded and counted, nothing else is sent.
+    const late = await waitFor(async () => {
+      const o = await rig.order('L-1');
+      return o.deliveries.find((d) => d.ruleId === 'wa')?.lateDelivery ? o : undefined;
+    }, 'the late delivery of the primary to be recorded');
+    expect(late.deliveries.find((d) => d.ruleId === 'wa')!.vendorStatus).toBe('DELIVERED');
+    expect(late.chains![0]).toMatchObject({ state: 'reached', reached: 'ln' });
+    expect(await metric(rig, 'order_notify_fallback_late_deliveries_total', { rule: 'wa' })).toBe(1);
+    await new Promise((r) => setTimeout(r, 500)); // a few more correlator ticks
+    expect(sendsTo(rig.sandbox, 'twin24', '66810000101')).toBe(1);
+    expect(sendsTo(rig.sandbox, 'mantago', 'U-l1')).toBe(1);
+    expect(attemptsTo(rig.sandbox, 'joinchat', 'p-l1')).toBe(0);
+    expect((await rig.order('L-1')).deliveries.map((d) => d.ruleId).sort()).toEqual(['ln', 'wa']);
+  });
+});
