@@ -37,7 +37,7 @@ describe('send window arithmetic', () => {
   it('spring forward in Berlin: held overnight across the change, opening at the right UTC instant', () => {
     // Europe/Berlin moves from +01:00 to +02:00 at 2026-03-29 01:00Z (02:00 → 03:00 local).
     const w = window('09:00', '21:00', 'Europe/Berlin');
-    // Saturday 21:30 local (+01:00) → Sunday 09:00 local (+02:00) = 07:00Z: 9 h 30 min later, not 10 h 30.
+    // Saturday 21:30 local (+01:00) → Sunday 09:00 local (+02:00) = 07:00Z: 10 h 30 min later, not 11 h 30.
     expect(iso(heldUntil(at('2026-03-28T20:30:00Z'), w, 'd'))).toBe('2026-03-29T07:00:00.000Z');
   });
 
