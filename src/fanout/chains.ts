@@ -32,8 +32,9 @@ export interface ChainPlan {
 /**
  * For each rule that has a fallback and applies to this order: the whole chain, planned now from the same event and
  * time as the rest of the fan-out (so a fallback fired hours later sends what the order said, and a retried
- * fan-out plans the same). A link the customer cannot get (no such channel, vendor disabled, message refused) is
- * passed over; when the head's own filters (`when`) do not match, the chain does not apply at all.
+ * fan-out plans the same). A chain applies when its head does: a head skipped for this order (filters, no such
+ * channel, vendor disabled) skips the chain; a head whose message the vendor would refuse (rejected) counts as
+ * failed, so the next link goes at once. A later link the customer cannot get is passed over.
  */
 export function planChains(event: OrderPaid, headPlans: RulePlan[], routes: Route[], enabled: ReadonlySet<string>, now: Date, windows: WindowDefaults): ChainPlan[] {
   const byId = new Map(routes.map((r) => [r.id, r]));
@@ -41,7 +42,7 @@ export function planChains(event: OrderPaid, headPlans: RulePlan[], routes: Rout
   for (const headPlan of headPlans) {
     const head = headPlan.route;
     if (!head.fallback || head.fallbackOnly) continue;
-    if (headPlan.kind === 'skipped' && headPlan.cause === 'when') continue;
+    if (headPlan.kind === 'skipped') continue;
     const plans: RulePlan[] = [headPlan];
     for (let r = byId.get(head.fallback.rule); r; r = r.fallback ? byId.get(r.fallback.rule) : undefined) {
       if (plans.some((p) => p.route.id === r!.id)) break; // cycles are refused at start-up; belt and braces
@@ -53,9 +54,9 @@ export function planChains(event: OrderPaid, headPlans: RulePlan[], routes: Rout
       const position: ChainPosition = { head: head.id, link };
       if (next && plan.kind === 'deliver') position.next = next.p.route.id;
       if (link > 0 && plan.kind === 'deliver' && sendable[0]?.i === link) {
-        // The first link that can be sent is not the head: say why the ones before it were passed over.
-        const before = plans[link - 1]!;
-        position.firedBecause = `${before.route.id}: ${before.kind} (${'reason' in before ? before.reason : ''})`;
+        // The first link that can be sent is not the head: the head's message was refused (rejected).
+        const first = plans[0]!;
+        position.firedBecause = `${first.route.id}: ${first.kind}${'reason' in first ? ` - ${first.reason}` : ''}`;
       }
       return { plan, position };
     });

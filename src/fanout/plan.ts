@@ -10,7 +10,7 @@ import { renderTemplate, TemplateError } from './template.js';
 /** What the fan-out decides for one rule of one order. */
 export type RulePlan =
   | { kind: 'deliver'; route: Route; job: DeliveryJobData; delayMs: number }
-  | { kind: 'skipped'; route: Route; reason: string; cause: 'when' | 'channel' | 'vendor' }
+  | { kind: 'skipped'; route: Route; reason: string }
   | { kind: 'rejected'; route: Route; reason: string };
 
 /** Fields templates may use besides the event's own. */
@@ -59,11 +59,11 @@ export const UTC_WINDOW_DEFAULTS: WindowDefaults = { timeZone: 'UTC', spreadMs: 
 /** One rule × this order. Pure. */
 export function planRule(route: Route, event: OrderPaid, enabled: ReadonlySet<string>, now = new Date(), windows = UTC_WINDOW_DEFAULTS): RulePlan {
   const notApplicable = applies(route, event);
-  if (notApplicable) return { kind: 'skipped', route, reason: notApplicable, cause: 'when' };
+  if (notApplicable) return { kind: 'skipped', route, reason: notApplicable };
   if (channelValue(event, route.channel) === undefined && !vendorDefinition(route.vendor).reachableWithoutChannel?.(route.message as Record<string, unknown>)) {
-    return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel`, cause: 'channel' };
+    return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel` };
   }
-  if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)`, cause: 'vendor' };
+  if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)` };
   const rendered = renderRule(route, event);
   if (!rendered.ok) return { kind: 'rejected', route, reason: rendered.reason };
   const job: DeliveryJobData = {

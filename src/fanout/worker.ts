@@ -80,12 +80,13 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     // The chain state exists before any of its links can report.
     for (const chain of chains) await initChain(event.orderId, chain);
 
-    // A chain head's plan stands for its chain: the links up to the first one that can be sent go out now.
+    // A chain head's plan stands for its chain: the first link that can be sent goes out now, the others are
+    // recorded when they fire; links that cannot be sent are recorded now (skipped or rejected, with the reason).
     const now = clock();
     const toRecord: Array<{ plan: RulePlan; position?: ChainPosition }> = plans.flatMap((plan) => {
       const chain = chains.find((c) => c.head === plan.route.id);
       if (!chain) return [{ plan }];
-      return chain.links.slice(0, (chain.steps[0]?.position.link ?? chain.links.length - 1) + 1);
+      return chain.links.filter((l) => l.plan.kind !== 'deliver' || l.position.link === chain.steps[0]?.position.link);
     });
     const result: FanoutResult = { queued: [], skipped: [], rejected: [] };
     const byVendor = new Map<VendorName, Array<{ plan: Extract<RulePlan, { kind: 'deliver' }>; delayMs: number }>>();

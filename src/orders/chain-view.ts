@@ -49,3 +49,11 @@ export function summariseChains(deliveries: DeliveryRecord[]): ChainSummary[] {
     };
   });
 }
+
+/** One line: the links tried in order, which one reached the customer, and why each next one fired. */
+export function describeChain(c: ChainSummary): string {
+  const links = c.links.map((l) => `${l.rule} (${l.vendor}: ${l.status}${l.lateDelivery ? ', delivered late' : ''})`).join(' → ');
+  const why = c.links.filter((l) => l.link > 0 && l.firedBecause).map((l) => `${l.rule} because ${l.firedBecause}`).join('; ');
+  const end = c.state === 'reached' ? `reached the customer: ${c.reached}` : c.state === 'exhausted' ? 'no link reached the customer' : 'still deciding';
+  return `chain ${c.head}: ${links}; ${end}${why ? ` [${why}]` : ''}`;
+}

@@ -87,18 +87,25 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     expect(sendsTo(rig.sandbox, 'joinchat', 'p-f3')).toBe(1);
   });
 
-  it('a customer without WhatsApp gets the first link they can receive, at once', async () => {
-    await rig.send('F-4', { lineUserId: 'U-f4' });
+  it('passes over a link the customer cannot get; a customer without the head channel gets no chain', async () => {
+    await rig.send('F-4', { whatsappPhone: '+66 81 000 0040', messenger: { psid: 'p-f4' } }); // no LINE
     const order = await rig.settledChain('F-4');
-    expect(order.chains![0]!.links.map((l) => [l.rule, l.status])).toEqual([['wa', 'skipped'], ['ln', 'sent']]);
-    expect(order.chains![0]!.links[1]!.firedBecause).toBe('wa: skipped (customer has no whatsapp channel)');
-    expect(sendsTo(rig.sandbox, 'mantago', 'U-f4')).toBe(1);
+    expect(order.chains![0]!.links.map((l) => [l.rule, l.status])).toEqual([['wa', 'undelivered'], ['ln', 'skipped'], ['ms', 'sent']]);
+    expect(order.chains![0]).toMatchObject({ state: 'reached', reached: 'ms' });
+    expect(order.chains![0]!.links[2]!.firedBecause).toBe('wa: undelivered (UNDELIVERED)');
+    expect(sendsTo(rig.sandbox, 'joinchat', 'p-f4')).toBe(1);
+
+    await rig.send('F-6', { lineUserId: 'U-f6' }); // the chain starts with WhatsApp, which this customer has not
+    const skipped = await waitFor(async () => (await rig.producer.getOrder('F-6'))?.deliveries[0], 'F-6 fanned out');
+    expect(skipped).toMatchObject({ ruleId: 'wa', status: 'skipped' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(attemptsTo(rig.sandbox, 'mantago', 'U-f6')).toBe(0);
   });
 
   it('many processes reporting the same failure at once fire the next link exactly once', async () => {
     // A chain whose head failed; 20 reports of that failure race (as stalled re-runs and repeated ticks would).
     await rig.send('F-5', { whatsappPhone: '+66 81 000 0059', lineUserId: 'U-f5' }); // NEVER: stays pending
-    await waitFor(async () => (await rig.producer.getOrder('F-5'))?.deliveries[0]?.status === 'sent', 'F-5 sent');
+    await waitFor(async () => (await rig.producer.getOrder('F-5'))?.deliveries.find((d) => d.ruleId === 'wa')?.status === 'sent', 'F-5 sent');
     const { FallbackChains } = await import('../../src/fallback/chains.js');
     const { OrderRecords } = await import('../../src/orders/record.js');
     const { createRedis } = await import('../../src/queues/connection.js');

@@ -120,13 +120,25 @@ describe('planning a chain for one order', () => {
     expect(chain!.steps[1]!.plan.job.chain).toEqual({ head: 'wa', link: 1, step: 1 });
   });
 
-  it('passes over a link the customer cannot get, and says why the next one went first', () => {
-    const event = parseOrderPaid({ ...SAMPLE_ORDER_PAID, customer: { ...SAMPLE_ORDER_PAID.customer, channels: { messenger: { psid: '1' } } } });
-    const plans = planFanout(event, routes, ALL, now, defaults);
-    const [chain] = planChains(event, plans, routes, ALL, now, defaults);
-    expect(chain!.links.map((l) => [l.plan.route.id, l.plan.kind])).toEqual([['wa', 'skipped'], ['ln', 'skipped'], ['ms', 'deliver']]);
-    expect(chain!.steps).toHaveLength(1);
-    expect(chain!.steps[0]!.position.firedBecause).toBe('ln: skipped (customer has no line channel)');
-    expect(chain!.steps[0]!.plan.job.sendWindow?.timeZone).toBe('Europe/Paris'); // no customer zone: the rule's
+  it('passes over a later link the customer cannot get; a skipped head skips the chain', () => {
+    const event = parseOrderPaid({ ...SAMPLE_ORDER_PAID, customer: { ...SAMPLE_ORDER_PAID.customer, channels: { whatsappPhone: '+66811234567', messenger: { psid: '1' } } } });
+    const [chain] = planChains(event, planFanout(event, routes, ALL, now, defaults), routes, ALL, now, defaults);
+    expect(chain!.links.map((l) => [l.plan.route.id, l.plan.kind])).toEqual([['wa', 'deliver'], ['ln', 'skipped'], ['ms', 'deliver']]);
+    expect(chain!.steps.map((s) => [s.plan.route.id, s.position.next])).toEqual([['wa', 'ms'], ['ms', undefined]]);
+    expect(chain!.steps[1]!.plan.job.sendWindow?.timeZone).toBe('Europe/Paris'); // no customer zone: the rule's
+
+    const noWhatsapp = parseOrderPaid({ ...SAMPLE_ORDER_PAID, customer: { ...SAMPLE_ORDER_PAID.customer, channels: { lineUserId: 'U1' } } });
+    expect(planChains(noWhatsapp, planFanout(noWhatsapp, routes, ALL, now, defaults), routes, ALL, now, defaults)).toEqual([]);
+  });
+
+  it('a head the vendor would refuse counts as failed: the next link goes at once, saying why', () => {
+    const long = parseRoutes({ rules: [
+      messenger('ms0', { fallback: 'ln', message: { message: { template_type: 'text', text: '{{customer.name}} {{customer.name}} {{customer.name}} {{customer.name}}' } } }),
+      line('ln', { fallbackOnly: true }),
+    ] });
+    const event = parseOrderPaid({ ...SAMPLE_ORDER_PAID, customer: { ...SAMPLE_ORDER_PAID.customer, name: 'x'.repeat(200), channels: { lineUserId: 'U1', messenger: { psid: '1' } } } });
+    const [chain] = planChains(event, planFanout(event, long, ALL, now, defaults), long, ALL, now, defaults);
+    expect(chain!.steps.map((s) => s.plan.route.id)).toEqual(['ln']);
+    expect(chain!.steps[0]!.position.firedBecause).toMatch(/^ms0: rejected - /);
   });
 });
