@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { main } from '../../src/cli/main.js';
 import type { Twin24Outcome } from '../../src/sandbox/types.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { attemptsTo, deliveryQueueName, sendsTo, startFallbackRig, waitFor, type FallbackRig } from './rig.js';
@@ -58,6 +60,14 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'queued')?.chain).toMatchObject({ link: 1, firedBecause: 'wa: undelivered (UNDELIVERED)' });
     expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'sent')?.chain).toMatchObject({ reachedCustomer: true });
     expect(await metric(rig, 'order_notify_fallback_links_total', { rule: 'ln', outcome: 'fired' })).toBeGreaterThanOrEqual(1);
+    // And the CLI's `order` command.
+    let stdout = '';
+    const code = await main(['order', 'F-1'], {
+      stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: () => undefined }, stdin: Readable.from(['']),
+      env: { REDIS_URL: rig.config.redis.url, QUEUE_PREFIX: rig.config.queuePrefix, LOG_LEVEL: 'silent' },
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain('fallback chain wa: wa (twin24: undelivered) → ln (mantago: sent); reached the customer: ln [ln because wa: undelivered (UNDELIVERED)]');
   });
 
   it('a delivered WhatsApp message is followed by none', async () => {
