@@ -167,8 +167,8 @@ export function chainEvent(d: Pick<DeliveryRecord, 'ruleId' | 'status' | 'vendor
   const because = `${d.ruleId}: ${d.status}${d.vendorStatus ? ` (${d.vendorStatus})` : ''}${d.reason ? ` - ${d.reason}` : ''}`;
   if (d.status === 'correlated' || (delivered && (d.status === 'sent' || d.status === 'timed_out'))) return { event: 'delivered', reason: '' };
   if (FAILURES.has(d.status) || d.status === 'timed_out') return { event: 'failed', reason: because };
-  // Only the delivery worker's "sent" (no vendor status yet) arms `after`; the correlator's progress is a look.
-  if (d.status === 'sent' && d.vendorStatus === undefined) return { event: 'sent', reason: '' };
+  // Arming `after` again on the correlator's progress (PENDING, …) is harmless: the check's job id is fixed.
+  if (d.status === 'sent') return { event: 'sent', reason: '' };
   return { event: 'look', reason: '' };
 }
 
