@@ -52,7 +52,7 @@ export interface ChainRule {
  * target that would also be sent on its own, a target shared by two rules, `after` on a vendor that reports no
  * delivery.
  */
-export function checkChains(rules: ChainRule[]): string[] {
+export function checkChains(rules: ChainRule[], reportingVendors: readonly string[]): string[] {
   const problems: string[] = [];
   const byId = new Map(rules.map((r) => [r.id, r]));
   const where = (r: ChainRule) => `rules[${r.index}] (${r.id})`;
@@ -89,7 +89,7 @@ export function checkChains(rules: ChainRule[]): string[] {
       targetedBy.set(target.id, r.id);
     }
     if (r.fallback.after !== undefined && !r.reportsDelivery) {
-      problems.push(`${where(r)}.fallback.after: ${r.vendor} does not report delivery, so "not delivered within" cannot be known (only twin24 does)`);
+      problems.push(`${where(r)}.fallback.after: ${r.vendor} does not report delivery, so "not delivered within" cannot be known (vendors that do: ${reportingVendors.join(', ')})`);
     }
   }
   return problems;

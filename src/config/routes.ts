@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SAMPLE_ORDER_PAID } from '../events/sample.js';
 import { checkTemplateSyntax } from '../fanout/template.js';
 import { renderRule } from '../fanout/plan.js';
-import { isVendorName, vendorDefinition, type VendorName } from '../vendors/registry.js';
+import { isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
 import { CHANNELS, type Channel } from '../vendors/types.js';
 import { durationMs } from './duration.js';
 import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow, type RouteSendWindow } from './route-extras.js';
@@ -117,7 +117,7 @@ export function parseRoutes(raw: unknown, file = '(routes)'): Route[] {
   problems.push(...checkChains(parsed.data.rules.map((rule, index) => ({
     id: rule.id, index, enabled: rule.enabled, fallbackOnly: rule.fallbackOnly, fallback: rule.fallback, vendor: rule.vendor,
     reportsDelivery: isVendorName(rule.vendor) && vendorDefinition(rule.vendor).reportsDelivery === true,
-  }))));
+  })), VENDORS.filter((v) => vendorDefinition(v).reportsDelivery === true)));
   if (problems.length) throw new RoutesError(file, problems);
   return routes;
 }

@@ -61,7 +61,7 @@ export class Metrics implements VendorCallMetrics {
     });
     this.heldByQuietHours = new Counter({
       name: 'order_notify_quiet_hours_held_total', registers, labelNames: ['vendor'],
-      help: 'Deliveries held in the queue because their send window was closed.',
+      help: 'Times a delivery was held in the queue because its send window was closed (at fan-out, or again right before sending).',
     });
   }
 

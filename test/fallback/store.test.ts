@@ -56,3 +56,17 @@ describe('chain store decisions (one Lua script per report)', () => {
     expect(await store.event('O-1', 'other.O-1', 'failed', 'no')).toBeUndefined(); // not a chain member
   });
 });
+
+describe('what a record change means for a chain', async () => {
+  const { chainEvent } = await import('../../src/fallback/chains.js');
+  it('failures fire, delivery reaches, a timed-out message that Twin24 had delivered counts as delivered', () => {
+    expect(chainEvent({ ruleId: 'wa', status: 'timed_out', vendorStatus: 'PENDING', reason: 'no final answer' }))
+      .toEqual({ event: 'failed', reason: 'wa: timed_out (PENDING) - no final answer' });
+    expect(chainEvent({ ruleId: 'wa', status: 'timed_out', vendorStatus: 'DELIVERED' }).event).toBe('delivered');
+    expect(chainEvent({ ruleId: 'wa', status: 'sent', vendorStatus: 'DELIVERED' }).event).toBe('delivered');
+    expect(chainEvent({ ruleId: 'wa', status: 'correlated' }).event).toBe('delivered');
+    for (const status of ['failed', 'undelivered', 'error', 'expired'] as const) expect(chainEvent({ ruleId: 'x', status }).event).toBe('failed');
+    expect(chainEvent({ ruleId: 'wa', status: 'sent' }).event).toBe('sent');
+    for (const status of ['queued', 'scheduled', 'retrying', 'cancelled', 'skipped'] as const) expect(chainEvent({ ruleId: 'x', status }).event).toBe('look');
+  });
+});
