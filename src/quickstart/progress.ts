@@ -17,7 +17,7 @@ export function tally(orders: OrderRecord[]): Map<string, VendorTally> {
   for (const d of orders.flatMap((o) => o.deliveries)) {
     if (d.status === 'skipped') continue;
     const t = out.get(d.vendor) ?? { queued: 0, retrying: 0, sent: 0, failed: 0, correlated: 0, other: 0 };
-    if (d.status === 'queued') t.queued++;
+    if (d.status === 'queued' || d.status === 'scheduled') t.queued++;
     else if (d.status === 'retrying') t.retrying++;
     else if (d.status === 'sent') t.sent++;
     else if (d.status === 'failed' || d.status === 'rejected') t.failed++;

@@ -87,9 +87,8 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     expect(order.deliveries.map((d) => d.ruleId)).toEqual(['wa']);
     expect(order.deliveries[0]!.reachedCustomer).toBe(true);
     // The `after` check was armed when it was sent; it did nothing after the delivery (promote it to see).
-    const deadline = await rig.queue(QUEUES.fallbackDeadlines).getJob(`deadline.wa.F-2`);
-    expect(deadline).toBeDefined();
-    await deadline!.promote();
+    const deadline = await waitFor(() => rig.queue(QUEUES.fallbackDeadlines).getJob('deadline.wa.F-2'), 'the armed deadline check');
+    await deadline.promote();
     await waitFor(async () => (await rig.queue(QUEUES.fallbackDeadlines).getJob('deadline.wa.F-2'))?.returnvalue, 'the deadline check to run');
     expect((await rig.queue(QUEUES.fallbackDeadlines).getJob('deadline.wa.F-2'))!.returnvalue).toEqual({ action: 'none' });
     expect(attemptsTo(rig.sandbox, 'mantago', 'U-f2') + attemptsTo(rig.sandbox, 'joinchat', 'p-f2')).toBe(0);

@@ -49,7 +49,8 @@ describe('quiet hours hold a message until the window opens in the customer zone
     const held = await waitFor(receipt, 'the record');
     expect(held).toMatchObject({ ruleId: 'receipt', status: 'scheduled', scheduledFor: SUNDAY_0900_BERLIN_SUMMER });
     const queue = rig.queue(deliveryQueueName('joinchat'));
-    const job = (await queue.getJob('receipt.Q-1'))!;
+    // The record is written before the job is added (so a fast "sent" can never be overwritten): wait for the job.
+    const job = await waitFor(() => queue.getJob('receipt.Q-1'), 'the delivery job');
     expect(await job.getState()).toBe('delayed');
     // 10 h 30 min of real time for 11 h 30 min of wall clock: the night is one hour shorter.
     expect(job.delay).toBeGreaterThan(10.5 * 3_600_000 - 60_000);
@@ -83,7 +84,8 @@ describe('quiet hours hold a message until the window opens in the customer zone
     }, 'the fallback to fire');
     expect(order.deliveries.find((d) => d.ruleId === 'wa')!.status).toBe('undelivered');
     expect(order.deliveries.find((d) => d.ruleId === 'ln')).toMatchObject({ status: 'scheduled', scheduledFor: '2026-03-29T08:00:00.000Z' });
-    expect(await (await rig.queue(deliveryQueueName('mantago')).getJob('ln.Q-2'))!.getState()).toBe('delayed');
+    const fallback = await waitFor(() => rig.queue(deliveryQueueName('mantago')).getJob('ln.Q-2'), 'the fallback job');
+    expect(await fallback.getState()).toBe('delayed');
     expect(sendsTo(rig.sandbox, 'mantago', 'U-q2')).toBe(0);
   });
 });
