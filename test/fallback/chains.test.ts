@@ -177,3 +177,49 @@ describe('fallback chains when the receipt comes late (after: 1s, WhatsApp deliv
     expect((await rig.order('L-1')).deliveries.map((d) => d.ruleId).sort()).toEqual(['ln', 'wa']);
   });
 });
+
+describe('a fired fallback still held by quiet hours when the primary turns up delivered', () => {
+  let rig: FallbackRig;
+  beforeAll(async () => {
+    rig = await startFallbackRig({
+      routesYaml: `version: 1
+rules:
+  - id: wa
+    vendor: twin24
+    channel: whatsapp
+    message: { chatSessionName: order-paid, text: 'Hello!' }
+    fallback: { rule: ln, after: 1s }
+  - id: ln
+    vendor: mantago
+    channel: line
+    fallbackOnly: true
+    sendWindow: { from: "09:00", to: "21:00", timeZone: UTC }
+    message: { message: "Order {{orderId}} is paid.", name: order-paid-fallback }
+`,
+      sandbox: { twin24: { pendingAfterMs: 50, finalAfterMs: 3_000, resultAfterMs: 50, outcome: () => 'DELIVERED' } },
+    });
+  });
+  afterAll(async () => { await rig?.close(); });
+
+  it('is cancelled right before sending: only the primary reaches the customer', async () => {
+    rig.clock.offsetMs = Date.parse('2026-11-21T23:00:00Z') - Date.now(); // 23:00 UTC: ln's window is closed
+    await rig.send('C-1', { whatsappPhone: '+66 81 000 0301', lineUserId: 'U-c1' });
+    const held = await waitFor(async () => (await rig.producer.getOrder('C-1'))?.deliveries.find((d) => d.ruleId === 'ln'), 'the fallback to fire');
+    expect(held).toMatchObject({ status: 'scheduled', scheduledFor: '2026-11-22T09:00:00.000Z' });
+    await waitFor(async () => (await rig.order('C-1')).deliveries.find((d) => d.ruleId === 'wa')?.reachedCustomer, 'the primary delivered late', 10_000);
+    // Morning: the held fallback comes due and is cancelled at the gate instead of sent.
+    rig.clock.offsetMs = Date.parse('2026-11-22T09:00:30Z') - Date.now();
+    const job = await waitFor(() => rig.queue(deliveryQueueName('mantago')).getJob('ln.C-1'), 'the fallback job');
+    await job.promote();
+    const order = await waitFor(async () => {
+      const o = await rig.order('C-1');
+      return o.deliveries.find((d) => d.ruleId === 'ln')?.status === 'cancelled' ? o : undefined;
+    }, 'the fallback to be cancelled');
+    expect(order.deliveries.find((d) => d.ruleId === 'ln')!.reason).toBe('not sent: wa (an earlier link of the chain) reached the customer');
+    expect(order.deliveries.find((d) => d.ruleId === 'wa')).toMatchObject({ reachedCustomer: true, lateDelivery: true });
+    expect(order.chains![0]).toMatchObject({ state: 'reached', reached: 'wa' });
+    expect(attemptsTo(rig.sandbox, 'mantago', 'U-c1')).toBe(0);
+    expect(await metric(rig, 'order_notify_fallback_links_total', { rule: 'ln', outcome: 'cancelled' })).toBe(1);
+    expect(await metric(rig, 'order_notify_fallback_late_deliveries_total', { rule: 'wa' })).toBe(1);
+  });
+});
