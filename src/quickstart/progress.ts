@@ -34,8 +34,11 @@ export function settled(orders: Array<OrderRecord | undefined>): boolean {
     && (o.chains ?? []).every((c) => c.state !== 'in_flight'));
 }
 
+/** The chains worth a line in the summary: a fallback was tried, or nothing reached the customer. */
 export function renderChains(orders: OrderRecord[]): string[] {
-  return orders.flatMap((o) => (o.chains ?? []).map((c) => `${o.orderId} ${describeChain(c)}`));
+  const eventful = (c: NonNullable<OrderRecord['chains']>[number]) =>
+    c.state !== 'reached' || c.links.some((l) => l.link > 0 && l.status !== 'skipped' && l.status !== 'rejected');
+  return orders.flatMap((o) => (o.chains ?? []).filter(eventful).map((c) => `${o.orderId} ${describeChain(c)}`));
 }
 
 export function renderProgress(orders: OrderRecord[]): string {
