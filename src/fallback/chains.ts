@@ -20,6 +20,8 @@ export interface FallbackChainsDeps {
   logger: Logger;
   /** The clock quiet hours are read with (tests move it; BullMQ delays stay relative, so they stay right). */
   now?: () => number;
+  /** How long a decision to fire may take before the sweep finishes it (default FIRE_LEASE_MS). */
+  fireLeaseMs?: number;
 }
 
 export interface DeadlineJobData { orderId: string; deliveryId: string; ruleId: string; afterMs: number }
@@ -36,7 +38,7 @@ export class FallbackChains {
   readonly now: () => number;
 
   constructor(private readonly deps: FallbackChainsDeps) {
-    this.store = new ChainStore(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
+    this.store = new ChainStore(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs, deps.fireLeaseMs);
     this.logger = deps.logger.child({ component: 'fallback' });
     this.now = deps.now ?? Date.now;
   }
@@ -86,7 +88,7 @@ export class FallbackChains {
     switch (v.action) {
       case 'fire':
         await records.update(orderId, m.deliveryId, { ...identity, fallbackTo: v.next.rule });
-        await this.fire(orderId, v.next, v.nextStep.job, v.nextStep.delayMs);
+        await this.fire(orderId, m.deliveryId, v.next, v.nextStep.job, v.nextStep.delayMs);
         break;
       case 'arm':
         await this.deadlineQueue().add(JOB_NAMES.fallbackDeadline, { orderId, deliveryId: m.deliveryId, ruleId: m.rule, afterMs: m.afterMs! } satisfies DeadlineJobData, {
@@ -112,6 +114,25 @@ export class FallbackChains {
     }
   }
 
+  /**
+   * Finishes decisions to fire whose process died before adding the job (run by the fan-out's sweep). Returns how
+   * many were fired now.
+   */
+  async sweep(): Promise<number> {
+    let fired = 0;
+    for (const { orderId, deliveryId } of await this.store.overdueFires()) {
+      const verdict = await this.store.event(orderId, deliveryId, 'failed', '');
+      if (verdict?.action === 'fire') {
+        await this.carryOut(orderId, verdict);
+        fired++;
+        this.logger.warn({ orderId, rule: verdict.next.rule }, 'fired a fallback whose first decider died before adding it');
+      } else {
+        await this.store.dropPending(orderId, deliveryId); // added meanwhile, or the chain closed
+      }
+    }
+    return fired;
+  }
+
   private late(orderId: string, m: Membership): void {
     this.deps.metrics.lateDeliveries.inc({ rule: m.rule });
     this.logger.warn({ orderId, chain: m.head, rule: m.rule, fallbackTo: m.fallbackTo },
@@ -119,7 +140,7 @@ export class FallbackChains {
   }
 
   /** Record first, then the job (as the fan-out does), then mark it added: a crash in between is finished by a re-run. */
-  private async fire(orderId: string, next: Membership, job: DeliveryJobData, delayMs: number): Promise<void> {
+  private async fire(orderId: string, from: string, next: Membership, job: DeliveryJobData, delayMs: number): Promise<void> {
     const now = this.now();
     const held = queueDelay(job.deliveryId, job.sendWindow, delayMs, now);
     await this.deps.records.initDelivery(orderId, job.deliveryId, {
@@ -129,7 +150,7 @@ export class FallbackChains {
     });
     if (!isVendorName(next.vendor)) throw new Error(`fallback ${next.rule} names unknown vendor ${next.vendor}`);
     await this.deliveryQueue(next.vendor).add(JOB_NAMES.delivery, job, { jobId: job.deliveryId, delay: held.delayMs > 0 ? held.delayMs : undefined });
-    await this.store.markEnqueued(orderId, next.head, next.step);
+    await this.store.markEnqueued(orderId, next.head, next.step, from);
     this.deps.metrics.fallbacks.inc({ rule: next.rule, outcome: 'fired' });
     if (held.scheduledFor) this.deps.metrics.heldByQuietHours.inc({ vendor: next.vendor });
     this.logger.info({ orderId, chain: next.head, rule: next.rule, because: next.firedBecause, scheduledFor: held.scheduledFor }, 'fallback fired');

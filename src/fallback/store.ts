@@ -46,7 +46,11 @@ return 1
 /** How long a decision to fire may take to add its job before another report takes the work over. */
 export const FIRE_LEASE_MS = 30_000;
 
-/** KEYS[1] chains hash; ARGV: deliveryId, event, reason for a fired next link, fire lease ms. */
+/**
+ * KEYS[1] chains hash, KEYS[2] the pending-fires set; ARGV: deliveryId, event, reason for a fired next link, fire
+ * lease ms, pending-fires member. A decision to fire is also written to the pending-fires set (score: when the lease
+ * ends) in the same script, so it survives the death of the process that took it: the sweep finishes it.
+ */
 const EVENT = `
 local raw = redis.call('HGET', KEYS[1], 'm|' .. ARGV[1])
 if not raw then return false end
@@ -86,6 +90,7 @@ elseif ev == 'failed' or ev == 'deadline' then
         m.fallbackTo = nm.rule
         save(ARGV[1], m)
         redis.call('HSET', KEYS[1], head .. '|firing|' .. (step + 1), nowMs)
+        redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[4]), ARGV[5])
         action = 'fire'
       elseif ev == 'failed' then
         redis.call('HSET', KEYS[1], head .. '|ended', 'exhausted')
@@ -94,6 +99,7 @@ elseif ev == 'failed' or ev == 'deadline' then
     elseif current == step + 1 and not get('enqueued|' .. current) and nowMs - tonumber(get('firing|' .. current) or 0) > tonumber(ARGV[4]) then
       -- The process that decided to fire died before adding the job: finish its work (the job id is the same).
       redis.call('HSET', KEYS[1], head .. '|firing|' .. current, nowMs)
+      redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[4]), ARGV[5])
       action = 'fire'
     end
   end
@@ -117,9 +123,13 @@ local wm = cjson.decode(redis.call('HGET', KEYS[1], 'm|' .. redis.call('HGET', K
 return wm.rule
 `;
 
+function pendingMember(orderId: string, deliveryId: string): string {
+  return JSON.stringify([orderId, deliveryId]);
+}
+
 type ScriptedRedis = RedisConnection & {
   orderNotifyChainInit(key: string, ...args: string[]): Promise<number>;
-  orderNotifyChainEvent(key: string, ...args: string[]): Promise<[string, string, string?, string?] | null>;
+  orderNotifyChainEvent(key: string, pendingKey: string, ...args: string[]): Promise<[string, string, string?, string?] | null>;
   orderNotifyChainReachedBy(key: string, deliveryId: string): Promise<string | null>;
 };
 
@@ -129,7 +139,7 @@ export class ChainStore {
     private readonly fireLeaseMs = FIRE_LEASE_MS,
   ) {
     if (!('orderNotifyChainInit' in redis)) redis.defineCommand('orderNotifyChainInit', { numberOfKeys: 1, lua: INIT });
-    if (!('orderNotifyChainEvent' in redis)) redis.defineCommand('orderNotifyChainEvent', { numberOfKeys: 1, lua: EVENT });
+    if (!('orderNotifyChainEvent' in redis)) redis.defineCommand('orderNotifyChainEvent', { numberOfKeys: 2, lua: EVENT });
     if (!('orderNotifyChainReachedBy' in redis)) redis.defineCommand('orderNotifyChainReachedBy', { numberOfKeys: 1, lua: REACHED_BY_ANOTHER });
   }
 
@@ -153,7 +163,8 @@ export class ChainStore {
 
   /** What a change of one delivery means for its chain (undefined: not a chain member). */
   async event(orderId: string, deliveryId: string, event: ChainEvent, reason = ''): Promise<ChainVerdict | undefined> {
-    const out = await this.scripted.orderNotifyChainEvent(this.key(orderId), deliveryId, event, reason, String(this.fireLeaseMs));
+    const out = await this.scripted.orderNotifyChainEvent(this.key(orderId), this.pendingKey, deliveryId, event, reason,
+      String(this.fireLeaseMs), pendingMember(orderId, deliveryId));
     if (!out) return undefined;
     const [action, member, next, nextStep] = out;
     const m = JSON.parse(member) as Membership;
@@ -161,8 +172,32 @@ export class ChainStore {
     return { action: action as Exclude<ChainVerdict['action'], 'fire'>, member: m };
   }
 
-  async markEnqueued(orderId: string, head: string, step: number): Promise<void> {
-    await this.redis.hset(this.key(orderId), `${head}|enqueued|${step}`, '1');
+  /** `from` is the link whose end fired this step. */
+  async markEnqueued(orderId: string, head: string, step: number, from: string): Promise<void> {
+    await this.redis.multi()
+      .hset(this.key(orderId), `${head}|enqueued|${step}`, '1')
+      .zrem(this.pendingKey, pendingMember(orderId, from))
+      .exec();
+  }
+
+  /** Where decisions to fire wait until their job is added. */
+  get pendingKey(): string {
+    return `${this.prefix}:chains:pending-fires`;
+  }
+
+  /** Decisions whose lease ran out with the job still not added: the process that took them died. */
+  async overdueFires(limit = 100): Promise<Array<{ orderId: string; deliveryId: string }>> {
+    const [[, time]] = (await this.redis.multi().time().exec()) as [[Error | null, [string, string]]];
+    const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    const members = await this.redis.zrangebyscore(this.pendingKey, 0, nowMs, 'LIMIT', 0, limit);
+    return members.map((m) => {
+      const [orderId, deliveryId] = JSON.parse(m) as [string, string];
+      return { orderId, deliveryId };
+    });
+  }
+
+  async dropPending(orderId: string, deliveryId: string): Promise<void> {
+    await this.redis.zrem(this.pendingKey, pendingMember(orderId, deliveryId));
   }
 
   /** The rule of an earlier link that already reached the customer, if any: then this link must not be sent. */

@@ -22,6 +22,7 @@ export const JOB_NAMES = {
   orderNotification: 'order.notification',
   webhook: 'webhook.post',
   fallbackDeadline: 'fallback.deadline',
+  fallbackSweep: 'fallback.sweep',
 } as const;
 
 export function allQueueNames(): string[] {

@@ -30,7 +30,7 @@ describe('chain store decisions (one Lua script per report)', () => {
     const retaken = await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered');
     expect(retaken?.action).toBe('fire');
     expect(retaken?.action === 'fire' && retaken.next.firedBecause).toBe('wa: undelivered');
-    await store.markEnqueued('O-1', 'wa', 1);
+    await store.markEnqueued('O-1', 'wa', 1, 'wa.O-1');
     await new Promise((r) => setTimeout(r, 200));
     expect((await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered'))?.action).toBe('none');
   });
@@ -49,7 +49,7 @@ describe('chain store decisions (one Lua script per report)', () => {
   it('exhausted when the last link fails; a deadline on the last link does nothing', async () => {
     const store = new ChainStore(conn, 'end', 60_000);
     await store.init('O-1', 'wa', [member(0, 'wa', { next: 'ln' }), member(1, 'ln')], [job('wa'), job('ln')]);
-    await store.markEnqueued('O-1', 'wa', 1);
+    await store.markEnqueued('O-1', 'wa', 1, 'wa.O-1');
     expect((await store.event('O-1', 'wa.O-1', 'deadline', 'late'))?.action).toBe('fire');
     expect((await store.event('O-1', 'ln.O-1', 'deadline', 'late'))?.action).toBe('none');
     expect((await store.event('O-1', 'ln.O-1', 'failed', 'no'))?.action).toBe('exhausted');
