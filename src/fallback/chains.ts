@@ -95,15 +95,16 @@ export class FallbackChains {
           jobId: `deadline.${m.deliveryId}`, delay: m.afterMs,
         });
         break;
+      // Counted before the record write: the script answers these once, so a retried write does not count twice.
       case 'reached':
       case 'late_reached':
-        await records.update(orderId, m.deliveryId, { ...identity, reachedCustomer: true, ...(v.action === 'late_reached' ? { lateDelivery: true } : {}) });
         metrics.fallbacks.inc({ rule: m.rule, outcome: 'reached' });
         if (v.action === 'late_reached') this.late(orderId, m);
+        await records.update(orderId, m.deliveryId, { ...identity, reachedCustomer: true, ...(v.action === 'late_reached' ? { lateDelivery: true } : {}) });
         break;
       case 'late':
-        await records.update(orderId, m.deliveryId, { ...identity, lateDelivery: true });
         this.late(orderId, m);
+        await records.update(orderId, m.deliveryId, { ...identity, lateDelivery: true });
         break;
       case 'exhausted':
         metrics.fallbacks.inc({ rule: m.head, outcome: 'exhausted' });

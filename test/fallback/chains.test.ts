@@ -56,7 +56,11 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     expect(sendsTo(rig.sandbox, 'mantago', 'U-f1')).toBe(1);
     expect(attemptsTo(rig.sandbox, 'joinchat', 'p-f1')).toBe(0);
     // The hand-back tells the monolith the same story.
-    const notes = await rig.notifications('F-1');
+    // (each notification is added right after its record change)
+    const notes = await waitFor(async () => {
+      const all = await rig.notifications('F-1');
+      return all.some((n) => n.ruleId === 'ln' && n.status === 'sent') ? all : undefined;
+    }, 'the hand-back of the LINE message');
     expect(notes.find((n) => n.ruleId === 'wa' && n.status === 'undelivered')?.chain).toMatchObject({ head: 'wa', link: 0, fallbackTo: 'ln' });
     expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'queued')?.chain).toMatchObject({ link: 1, firedBecause: 'wa: undelivered (UNDELIVERED)' });
     expect(notes.find((n) => n.ruleId === 'ln' && n.status === 'sent')?.chain).toMatchObject({ reachedCustomer: true });
