@@ -35,7 +35,8 @@ export function summariseChains(deliveries: DeliveryRecord[]): ChainSummary[] {
     let state: ChainSummary['state'] = 'in_flight';
     if (reached) state = 'reached';
     else if (!last) state = 'exhausted';
-    else if (ENDED_WITHOUT_REACHING.has(last.status) && !(last.chain!.next && !last.fallbackTo)) state = 'exhausted';
+    // A failed link with a planned next one always fires it: in flight until that one is recorded and ends too.
+    else if (ENDED_WITHOUT_REACHING.has(last.status) && !last.chain!.next) state = 'exhausted';
     return {
       head,
       state,
