@@ -9,6 +9,7 @@ import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
 import { deliveryJobOptions, retention } from '../queues/options.js';
 import { openQueue } from '../queues/open-queue.js';
 import type { Logger } from '../runtime/logger.js';
+import type { Tracing } from '../observability/tracing.js';
 import { isVendorName, type VendorName } from '../vendors/registry.js';
 import { ChainStore, type ChainEvent, type ChainVerdict, type Membership } from './store.js';
 
@@ -22,6 +23,8 @@ export interface FallbackChainsDeps {
   now?: () => number;
   /** How long a decision to fire may take before the sweep finishes it (default FIRE_LEASE_MS). */
   fireLeaseMs?: number;
+  /** A fired link's job carries the trace context of what fired it (like the fan-out's jobs). */
+  tracing?: Pick<Tracing, 'telemetry'>;
 }
 
 export interface DeadlineJobData { orderId: string; deliveryId: string; ruleId: string; afterMs: number }
@@ -169,7 +172,9 @@ export class FallbackChains {
   private queue(name: string, options: () => object): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = openQueue(name, { connection: this.deps.connection, prefix: this.deps.config.queuePrefix, defaultJobOptions: options() }, this.logger);
+      q = openQueue(name, {
+        connection: this.deps.connection, prefix: this.deps.config.queuePrefix, defaultJobOptions: options(), telemetry: this.deps.tracing?.telemetry,
+      }, this.logger);
       this.queues.set(name, q);
     }
     return q;
