@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
-import { INGEST_TOKEN, startApi } from '../http/harness.js';
+import { ORDERS_READ_TOKEN, startApi } from '../http/harness.js';
 import type { Twin24Outcome } from '../../src/sandbox/types.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { attemptsTo, deliveryQueueName, sendsTo, startFallbackRig, waitFor, type FallbackRig } from './rig.js';
@@ -76,7 +76,7 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     // And GET /v1/orders/{id}.
     const api = await startApi(rig.redis.url, { QUEUE_PREFIX: rig.config.queuePrefix });
     try {
-      const res = await fetch(`${api.url}/v1/orders/F-1`, { headers: { authorization: `Bearer ${INGEST_TOKEN}` } });
+      const res = await fetch(`${api.url}/v1/orders/F-1`, { headers: { authorization: `Bearer ${ORDERS_READ_TOKEN}` } });
       const body = await res.json() as { chains: unknown };
       expect(body.chains).toEqual([expect.objectContaining({ head: 'wa', state: 'reached', reached: 'ln' })]);
     } finally {
