@@ -25,7 +25,7 @@ describe('routes file', () => {
   it('loads the example with all four vendors', () => {
     expect(routes().map((r) => `${r.id}:${r.vendor}:${r.channel}`)).toEqual([
       'line-thanks:mantago:line', 'facebook-thanks:mantago:facebook', 'messenger-receipt:joinchat:messenger',
-      'metabot-followup:metabot:metabot', 'whatsapp-confirmation:twin24:whatsapp',
+      'metabot-followup:metabot:metabot', 'whatsapp-confirmation:twin24:whatsapp', 'line-confirmation:mantago:line',
     ]);
   });
 

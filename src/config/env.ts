@@ -128,6 +128,10 @@ const envSchema = z.object({
   OUTBOX_RETENTION: durationMs.default(7 * 86_400_000),
   OUTBOX_LISTEN: bool.default(false),
   OUTBOX_LISTEN_CHANNEL: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('order_notify_outbox'),
+  /** Quiet hours: the zone of a rule's sendWindow when neither the order nor the rule names one. */
+  SEND_WINDOW_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Bangkok').default('UTC'),
+  /** Deliveries held by quiet hours go out spread over this long after the window opens. */
+  SEND_WINDOW_SPREAD: durationMs.default(10 * 60_000),
 });
 
 /** Shortest RESULTS_WEBHOOK_SECRET accepted (each, when several are listed for a rotation). */
@@ -199,6 +203,7 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** Present when OUTBOX_DATABASE_URL is set. */
   outbox?: OutboxConfig;
+  sendWindow: { defaultTimeZone: string; spreadMs: number };
 }
 
 export interface OutboxConfig {
@@ -329,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       databaseUrl: e.OUTBOX_DATABASE_URL, table: e.OUTBOX_TABLE, pollEveryMs: e.OUTBOX_POLL_EVERY, batchSize: e.OUTBOX_BATCH_SIZE,
       afterEnqueue: e.OUTBOX_AFTER_ENQUEUE, retentionMs: e.OUTBOX_RETENTION, listenChannel: e.OUTBOX_LISTEN ? e.OUTBOX_LISTEN_CHANNEL : null,
     } : undefined,
+    sendWindow: { defaultTimeZone: e.SEND_WINDOW_TIMEZONE, spreadMs: e.SEND_WINDOW_SPREAD },
   };
 }
 

@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { SAMPLE_ORDER_PAID } from '../events/sample.js';
 import { checkTemplateSyntax } from '../fanout/template.js';
 import { renderRule } from '../fanout/plan.js';
-import { isVendorName, vendorDefinition, type VendorName } from '../vendors/registry.js';
+import { isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
 import { CHANNELS, type Channel } from '../vendors/types.js';
 import { durationMs } from './duration.js';
+import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow, type RouteSendWindow } from './route-extras.js';
 
 /** Routing rules: which vendor message each paid order produces. See config/routes.example.yaml. */
 const ruleSchema = z
@@ -27,6 +28,12 @@ const ruleSchema = z
       })
       .strict()
       .optional(),
+    /** Send this rule instead when the message ends without reaching the customer (see docs/fallbacks.md). */
+    fallback: fallbackSchema.optional(),
+    /** Only ever sent as another rule's fallback. */
+    fallbackOnly: z.boolean().default(false),
+    /** Quiet hours: outside this window a delivery waits in the queue until it opens. */
+    sendWindow: sendWindowSchema.optional(),
     message: z.record(z.string(), z.unknown()),
     /** When a re-run cannot know whether the vendor got the message: resend (at-least-once) or hold (at-most-once). */
     onUnknownOutcome: z.enum(['resend', 'hold']).default('resend'),
@@ -45,6 +52,10 @@ export interface Route {
   message: Record<string, unknown>;
   /** See docs/reliability.md; resend when absent. */
   onUnknownOutcome?: 'resend' | 'hold';
+  /** The next link of this rule's fallback chain; `afterMs` only for vendors that report delivery. */
+  fallback?: { rule: string; afterMs?: number };
+  fallbackOnly?: boolean;
+  sendWindow?: RouteSendWindow;
 }
 
 export class RoutesError extends Error {
@@ -100,11 +111,18 @@ export function parseRoutes(raw: unknown, file = '(routes)'): Route[] {
     }
     const route: Route = { id: rule.id, vendor: rule.vendor, channel: rule.channel, description: rule.description, delayMs: rule.delay, when: rule.when, message: rule.message };
     if (rule.onUnknownOutcome === 'hold') route.onUnknownOutcome = 'hold';
+    if (rule.fallback) route.fallback = { rule: rule.fallback.rule, afterMs: rule.fallback.after };
+    if (rule.fallbackOnly) route.fallbackOnly = true;
+    if (rule.sendWindow) route.sendWindow = toRouteSendWindow(rule.sendWindow);
     // Dry run against a complete sample order: a message the vendor would refuse is caught at start-up, not at 3 a.m.
     const dry = renderRule(route, SAMPLE_ORDER_PAID);
     if (!dry.ok) problems.push(`${where}.${dry.reason}`);
     routes.push(route);
   });
+  problems.push(...checkChains(parsed.data.rules.map((rule, index) => ({
+    id: rule.id, index, enabled: rule.enabled, fallbackOnly: rule.fallbackOnly, fallback: rule.fallback, vendor: rule.vendor,
+    reportsDelivery: isVendorName(rule.vendor) && vendorDefinition(rule.vendor).reportsDelivery === true,
+  })), VENDORS.filter((v) => vendorDefinition(v).reportsDelivery === true)));
   if (problems.length) throw new RoutesError(file, problems);
   return routes;
 }

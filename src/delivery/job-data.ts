@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendors/types.js';
+import { isValidTimeZone, WEEKDAYS } from './send-window.js';
 import type { DeliveryJobData } from './types.js';
 
 const envelope = z.object({
@@ -13,6 +14,14 @@ const envelope = z.object({
   onUnknownOutcome: z.enum(['resend', 'hold']).optional(),
   /** Set by an operator's release of a held delivery: the request id whose unknown outcome the operator accepted. */
   releasedAttempt: z.string().optional(),
+  chain: z.object({ head: z.string().min(1), link: z.number().int().min(0), step: z.number().int().min(0) }).optional(),
+  sendWindow: z.object({
+    fromMinute: z.number().int().min(0).max(1439),
+    toMinute: z.number().int().min(0).max(1439),
+    days: z.array(z.enum(WEEKDAYS)),
+    timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone'),
+    spreadMs: z.number().min(0),
+  }).optional(),
 });
 
 /**

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import type { Logger } from 'pino';
 import type { RedisConnection } from '../queues/connection.js';
 import type { VendorError } from './errors.js';
+import type { SendWindow } from './send-window.js';
 
 /** What the fan-out puts in a vendor queue: one rendered message for one order and one rule. */
 export interface DeliveryJobData<P = unknown> {
@@ -16,6 +17,10 @@ export interface DeliveryJobData<P = unknown> {
   onUnknownOutcome?: 'resend' | 'hold';
   /** An operator released this held delivery to be sent: the request id whose unknown outcome was accepted. */
   releasedAttempt?: string;
+  /** A link of a fallback chain: `step` counts the links that can be sent (0 = the first one sent). */
+  chain?: { head: string; link: number; step: number };
+  /** Quiet hours, zone resolved: checked again right before sending. */
+  sendWindow?: SendWindow;
 }
 
 /** A delivery as an adapter sees it (already validated). */

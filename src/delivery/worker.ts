@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -20,6 +20,7 @@ import { unknownOutcomes } from './unknown-outcome.js';
 import { UnrecordedAcks } from './unrecorded.js';
 import { VendorRateLimiter } from './rate-limiter.js';
 import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
+import { holdJob, type SendGate } from './send-gate.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../observability/tracing.js';
 import { withVendorCallSpans } from './vendor-call-spans.js';
@@ -36,6 +37,8 @@ export interface DeliveryWorkerDeps {
   adapter?: VendorAdapter<unknown>;
   autorun?: boolean;
   tracing?: Tracing;
+  /** Asked right before sending: quiet hours may hold a delivery, a fallback chain may cancel one. */
+  gate?: SendGate;
 }
 
 export { STALLED_OUT_REASON };
@@ -183,9 +186,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
   }
 
-  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean; held?: boolean };
+  type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean; held?: boolean; cancelled?: boolean };
 
-  function process(job: Job): Promise<Delivered> {
+  function process(job: Job, token?: string): Promise<Delivered> {
     const data = job.data as Partial<Record<string, unknown>> | undefined;
     const id = (k: string) => (typeof data?.[k] === 'string' ? data[k] as string : undefined);
     return tracing.span(`deliver ${vendor}`, {
@@ -195,18 +198,18 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       },
     }, async (span) => {
       try {
-        const done = await deliver(job, span);
-        span.setAttributes({ 'order_notify.outcome': done.held ? 'held' : done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
+        const done = await deliver(job, span, token);
+        span.setAttributes({ 'order_notify.outcome': done.cancelled ? 'cancelled' : done.held ? 'held' : done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
         return done;
       } catch (e) {
         const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        span.setAttributes({ 'order_notify.outcome': e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
+        span.setAttributes({ 'order_notify.outcome': e instanceof DelayedError ? 'held' : e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
         throw e;
       }
     });
   }
 
-  async function deliver(job: Job, span: TraceSpan): Promise<Delivered> {
+  async function deliver(job: Job, span: TraceSpan, token?: string): Promise<Delivered> {
     const started = Date.now();
     const data = parseDeliveryJob(job, def);
     const delivery: Delivery<unknown> = {
@@ -221,6 +224,17 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       metrics.deliveries.inc({ vendor, outcome: 'duplicate_suppressed' });
       logger.info({ ...log, durationMs: Date.now() - started }, 'already acknowledged by the vendor; not sent again');
       return { vendorMessageId: already.vendorMessageId, duplicateSuppressed: true };
+    }
+    const gated = await deps.gate?.check(data);
+    if (gated?.kind === 'cancel') {
+      await records.update(data.orderId, data.deliveryId, { vendor, ruleId: data.ruleId, status: 'cancelled', reason: gated.reason, finalAt: new Date().toISOString() });
+      logger.info({ ...log, reason: gated.reason }, 'delivery cancelled');
+      return { cancelled: true };
+    }
+    if (gated?.kind === 'hold') {
+      await records.update(data.orderId, data.deliveryId, { vendor, ruleId: data.ruleId, status: 'scheduled', scheduledFor: gated.scheduledFor });
+      logger.info({ ...log, scheduledFor: gated.scheduledFor }, 'send window closed; held until it opens');
+      await holdJob(job, token, gated.delayMs);
     }
     const decision = await unknown.beforeSend(job, data);
     if (decision !== 'send') return decision;

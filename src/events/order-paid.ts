@@ -58,6 +58,17 @@ export const addressSchema = z
   })
   .strict();
 
+/** An IANA zone name (Asia/Bangkok, America/New_York, UTC); offsets such as +07:00 are not zones. */
+function isIanaZone(zone: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(zone)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_EXTRA_DEPTH = 6;
 /**
@@ -122,6 +133,8 @@ const orderPaidFields = z
         name: text(200),
         locale: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as th-TH'),
         channels: channelsSchema,
+        /** The customer's IANA time zone: quiet hours (a rule's sendWindow) are read in it. */
+        timeZone: z.string().max(64).refine(isIanaZone, 'must be an IANA time zone such as Asia/Bangkok').optional(),
       })
       .strict(),
     orderUrl: httpUrl().optional(),

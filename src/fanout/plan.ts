@@ -2,6 +2,7 @@ import type { Route } from '../config/routes.js';
 import type { OrderPaid } from '../events/order-paid.js';
 import type { DeliveryJobData } from '../delivery/types.js';
 import { deliveryId } from '../queues/job-ids.js';
+import { resolveSendWindow } from '../delivery/send-window.js';
 import { vendorDefinition } from '../vendors/registry.js';
 import { channelValue } from '../vendors/types.js';
 import { renderTemplate, TemplateError } from './template.js';
@@ -51,33 +52,38 @@ function applies(route: Route, event: OrderPaid): string | undefined {
   return undefined;
 }
 
+/** Quiet-hours settings that are not in the routes file (SEND_WINDOW_TIMEZONE, SEND_WINDOW_SPREAD). */
+export interface WindowDefaults { timeZone: string; spreadMs: number }
+export const UTC_WINDOW_DEFAULTS: WindowDefaults = { timeZone: 'UTC', spreadMs: 0 };
+
+/** One rule × this order. Pure. */
+export function planRule(route: Route, event: OrderPaid, enabled: ReadonlySet<string>, now = new Date(), windows = UTC_WINDOW_DEFAULTS): RulePlan {
+  const notApplicable = applies(route, event);
+  if (notApplicable) return { kind: 'skipped', route, reason: notApplicable };
+  if (channelValue(event, route.channel) === undefined && !vendorDefinition(route.vendor).reachableWithoutChannel?.(route.message as Record<string, unknown>)) {
+    return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel` };
+  }
+  if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)` };
+  const rendered = renderRule(route, event);
+  if (!rendered.ok) return { kind: 'rejected', route, reason: rendered.reason };
+  const job: DeliveryJobData = {
+    deliveryId: deliveryId(event.orderId, route.id),
+    orderId: event.orderId,
+    ruleId: route.id,
+    vendor: route.vendor,
+    payload: rendered.payload,
+    createdAt: now.toISOString(),
+  };
+  if (route.onUnknownOutcome === 'hold') job.onUnknownOutcome = 'hold';
+  if (route.sendWindow) job.sendWindow = resolveSendWindow(route.sendWindow, event.customer.timeZone, windows);
+  return { kind: 'deliver', route, delayMs: route.delayMs ?? 0, job };
+}
+
 /**
  * Every rule × this order → one plan each. Pure: no Redis, so it is easy to test and reuse (CLI dry runs).
- * Only enabled vendors get deliveries; a rule for a disabled vendor is skipped with the reason.
+ * Only enabled vendors get deliveries; a rule for a disabled vendor is skipped with the reason. Rules that are only
+ * fallbacks are planned with their chain (fanout/chains.ts), never here.
  */
-export function planFanout(event: OrderPaid, routes: Route[], enabled: ReadonlySet<string>, now = new Date()): RulePlan[] {
-  return routes.map((route): RulePlan => {
-    const notApplicable = applies(route, event);
-    if (notApplicable) return { kind: 'skipped', route, reason: notApplicable };
-    if (channelValue(event, route.channel) === undefined && !vendorDefinition(route.vendor).reachableWithoutChannel?.(route.message as Record<string, unknown>)) {
-      return { kind: 'skipped', route, reason: `customer has no ${route.channel} channel` };
-    }
-    if (!enabled.has(route.vendor)) return { kind: 'skipped', route, reason: `vendor ${route.vendor} is disabled (no credentials)` };
-    const rendered = renderRule(route, event);
-    if (!rendered.ok) return { kind: 'rejected', route, reason: rendered.reason };
-    return {
-      kind: 'deliver',
-      route,
-      delayMs: route.delayMs ?? 0,
-      job: {
-        deliveryId: deliveryId(event.orderId, route.id),
-        orderId: event.orderId,
-        ruleId: route.id,
-        vendor: route.vendor,
-        payload: rendered.payload,
-        createdAt: now.toISOString(),
-        ...(route.onUnknownOutcome === 'hold' ? { onUnknownOutcome: 'hold' as const } : {}),
-      },
-    };
-  });
+export function planFanout(event: OrderPaid, routes: Route[], enabled: ReadonlySet<string>, now = new Date(), windows = UTC_WINDOW_DEFAULTS): RulePlan[] {
+  return routes.filter((r) => !r.fallbackOnly).map((route) => planRule(route, event, enabled, now, windows));
 }

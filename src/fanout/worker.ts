@@ -12,6 +12,10 @@ import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
 import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js';
 import { planFanout, type RulePlan } from './plan.js';
+import { planChains, type ChainPlan } from './chains.js';
+import { queueDelay } from '../delivery/send-window.js';
+import type { ChainPosition } from '../orders/record.js';
+import { ChainStore, type Membership } from '../fallback/store.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
 
@@ -24,6 +28,8 @@ export interface FanoutDeps {
   logger: Logger;
   autorun?: boolean;
   tracing?: Tracing;
+  /** The clock quiet hours are read with (default Date.now). */
+  now?: () => number;
 }
 
 export interface FanoutResult {
@@ -45,6 +51,9 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   const tracing = deps.tracing ?? NO_TRACING;
   // With tracing on, BullMQ carries the order's trace context into each delivery job it adds here.
   const telemetry = tracing.telemetry;
+  const chainStore = new ChainStore(connection, prefix, config.orderRetentionMs);
+  const windows = { timeZone: config.sendWindow.defaultTimeZone, spreadMs: config.sendWindow.spreadMs };
+  const clock = deps.now ?? Date.now;
   const deliveryQueues = new Map<VendorName, Queue>(
     VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger)]),
   );
@@ -65,18 +74,31 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     }
     const event = parsed.data;
     // The job's own timestamp, not now: a retried fan-out renders the very same deliveries.
-    const plans = planFanout(event, routes, enabled, new Date(job.timestamp));
+    const plans = planFanout(event, routes, enabled, new Date(job.timestamp), windows);
+    const chains = planChains(event, plans, routes, enabled, new Date(job.timestamp), windows);
     await records.markReceived(event.orderId, new Date(job.timestamp));
+    // The chain state exists before any of its links can report.
+    for (const chain of chains) await initChain(event.orderId, chain);
 
+    // A chain head's plan stands for its chain: the first link that can be sent goes out now, the others are
+    // recorded when they fire; links that cannot be sent are recorded now (skipped or rejected, with the reason).
+    const now = clock();
+    const toRecord: Array<{ plan: RulePlan; position?: ChainPosition }> = plans.flatMap((plan) => {
+      const chain = chains.find((c) => c.head === plan.route.id);
+      if (!chain) return [{ plan }];
+      return chain.links.filter((l) => l.plan.kind !== 'deliver' || l.position.link === chain.steps[0]?.position.link);
+    });
     const result: FanoutResult = { queued: [], skipped: [], rejected: [] };
-    for (const plan of plans) await recordPlan(event.orderId, plan, result);
-    const byVendor = new Map<VendorName, Array<Extract<RulePlan, { kind: 'deliver' }>>>();
-    for (const plan of plans) {
+    const byVendor = new Map<VendorName, Array<{ plan: Extract<RulePlan, { kind: 'deliver' }>; delayMs: number }>>();
+    for (const { plan, position } of toRecord) {
+      const held = plan.kind === 'deliver' ? queueDelay(plan.job.deliveryId, plan.job.sendWindow, plan.delayMs, now) : undefined;
+      await recordPlan(event.orderId, plan, result, position, held?.scheduledFor);
       if (plan.kind !== 'deliver') continue;
-      byVendor.set(plan.route.vendor, [...(byVendor.get(plan.route.vendor) ?? []), plan]);
+      if (held?.scheduledFor) metrics.heldByQuietHours.inc({ vendor: plan.route.vendor });
+      byVendor.set(plan.route.vendor, [...(byVendor.get(plan.route.vendor) ?? []), { plan, delayMs: held!.delayMs }]);
     }
     for (const [vendor, list] of byVendor) {
-      const jobs = list.map((p) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: p.delayMs || undefined } }));
+      const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
       const queue = deliveryQueues.get(vendor)!;
       if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
       else await queue.addBulk(jobs);
@@ -85,12 +107,23 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     return result;
   }
 
+  async function initChain(orderId: string, chain: ChainPlan): Promise<void> {
+    if (!chain.steps.length) return;
+    const members: Membership[] = chain.steps.map((s) => ({
+      ...s.position, step: s.step, rule: s.plan.route.id, vendor: s.plan.route.vendor, deliveryId: s.plan.job.deliveryId, reports: s.reports,
+      ...(s.afterMs ? { afterMs: s.afterMs } : {}),
+    }));
+    await chainStore.init(orderId, chain.head, members, chain.steps.map((s) => ({ job: s.plan.job, delayMs: s.plan.delayMs })));
+  }
+
   /** The record is written before the job exists, so the delivery worker's "sent" can never be overwritten. */
-  async function recordPlan(orderId: string, plan: RulePlan, result: FanoutResult): Promise<void> {
+  async function recordPlan(orderId: string, plan: RulePlan, result: FanoutResult, chain?: ChainPosition, scheduledFor?: string): Promise<void> {
     const { route } = plan;
-    const base = { vendor: route.vendor, ruleId: route.id };
+    const base = { vendor: route.vendor, ruleId: route.id, ...(chain ? { chain } : {}) };
     if (plan.kind === 'deliver') {
-      await records.initDelivery(orderId, plan.job.deliveryId, { ...base, status: 'queued', createdAt: plan.job.createdAt });
+      await records.initDelivery(orderId, plan.job.deliveryId, {
+        ...base, status: scheduledFor ? 'scheduled' : 'queued', createdAt: plan.job.createdAt, ...(scheduledFor ? { scheduledFor } : {}),
+      });
       result.queued.push(plan.job.deliveryId);
     } else {
       (plan.kind === 'skipped' ? result.skipped : result.rejected).push({ rule: route.id, reason: plan.reason });

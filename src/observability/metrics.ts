@@ -25,6 +25,9 @@ export class Metrics implements VendorCallMetrics {
   readonly sentNotRecorded: Counter<'vendor'>;
   readonly resultsTrimmed: Counter;
   readonly pendingSwept: Counter;
+  readonly fallbacks: Counter<'rule' | 'outcome'>;
+  readonly lateDeliveries: Counter<'rule'>;
+  readonly heldByQuietHours: Counter<'vendor'>;
   private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -62,6 +65,18 @@ export class Metrics implements VendorCallMetrics {
     });
     this.resultsTrimmed = new Counter({ name: 'order_notify_results_trimmed_total', help: 'Oldest waiting results jobs removed because the queue was over RESULTS_QUEUE_MAX.', registers });
     this.pendingSwept = new Counter({ name: 'order_notify_twin24_pending_swept_total', help: 'Twin24 pending messages dropped by the age sweep (recorded timed_out).', registers });
+    this.fallbacks = new Counter({
+      name: 'order_notify_fallback_links_total', registers, labelNames: ['rule', 'outcome'],
+      help: 'Fallback chain links by rule and outcome: fired (sent instead of the link before), reached (reached the customer), cancelled (an earlier link reached first), exhausted (rule = chain head; no link reached).',
+    });
+    this.lateDeliveries = new Counter({
+      name: 'order_notify_fallback_late_deliveries_total', registers, labelNames: ['rule'],
+      help: 'Links reported delivered after the next link of their chain had already been fired (the customer may have two messages).',
+    });
+    this.heldByQuietHours = new Counter({
+      name: 'order_notify_quiet_hours_held_total', registers, labelNames: ['vendor'],
+      help: 'Times a delivery was held in the queue because its send window was closed (at fan-out, or again right before sending).',
+    });
   }
 
   /** Work to do right before each scrape (reading queue depths); a failing hook never hides the other metrics. */

@@ -42,6 +42,25 @@ export const orderNotificationSchema = z.object({
   attempts: z.number().int().optional(),
   sentAt: z.string().optional(),
   finalAt: z.string().optional(),
+  /** Quiet hours: when a held delivery (status scheduled) goes out. */
+  scheduledFor: z.string().optional(),
+  /** The delivery is a link of a fallback chain (docs/fallbacks.md). */
+  chain: z.object({
+    /** The rule that starts the chain. */
+    head: z.string(),
+    /** 0 = the head, 1 = its fallback, … */
+    link: z.number().int(),
+    /** Why this link was sent. */
+    firedBecause: z.string().optional(),
+    /** The rule planned after this one. */
+    next: z.string().optional(),
+    /** This link ended without reaching the customer and fired that rule. */
+    fallbackTo: z.string().optional(),
+    /** This link is the one that reached the customer. */
+    reachedCustomer: z.boolean().optional(),
+    /** Reported delivered after its fallback had been fired. */
+    lateDelivery: z.boolean().optional(),
+  }).optional(),
   /** When the change was recorded (ISO 8601); order events per delivery by this. */
   at: z.string(),
 });
@@ -77,6 +96,10 @@ export function toNotification(orderId: string, d: DeliveryRecord): OrderNotific
     attempts: d.attempts,
     sentAt: d.sentAt,
     finalAt: d.finalAt,
+    scheduledFor: d.scheduledFor,
+    chain: d.chain ? {
+      ...d.chain, fallbackTo: d.fallbackTo, reachedCustomer: d.reachedCustomer, lateDelivery: d.lateDelivery,
+    } : undefined,
     at: d.updatedAt,
   });
 }

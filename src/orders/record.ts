@@ -1,20 +1,22 @@
 import type { RedisConnection } from '../queues/connection.js';
 import { encodeIdPart } from '../queues/job-ids.js';
 import { appendHistory } from './history.js';
+import { summariseChains, type ChainSummary } from './chain-view.js';
 
 /**
  * Lifecycle of one delivery, as the monolith sees it:
  * queued → (retrying →) sent → for Twin24: correlated | undelivered | error | expired | timed_out
  * and the dead ends: skipped (rule did not apply), rejected (message broke a vendor limit), failed (vendor refused
  * or retries ran out). `unknown`: an attempt's outcome is unknown and the route says hold; an operator releases it
- * (→ retrying → sent) or drops it (→ dropped).
+ * (→ retrying → sent) or drops it (→ dropped). scheduled: held by quiet hours until `scheduledFor`; cancelled: a
+ * fallback not sent because an earlier link of its chain reached the customer.
  */
 export const DELIVERY_STATUSES = [
   'queued', 'skipped', 'rejected', 'retrying', 'sent', 'failed',
-  'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'unknown', 'dropped',
+  'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'unknown', 'dropped', 'scheduled', 'cancelled',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['skipped', 'rejected', 'failed', 'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'dropped']);
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['skipped', 'rejected', 'failed', 'correlated', 'undelivered', 'error', 'expired', 'timed_out', 'dropped', 'cancelled']);
 
 /**
  * Order of the non-final statuses: a write never moves a delivery back (a late "retrying" from a stalled run must
@@ -24,6 +26,18 @@ export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['skipped', '
 export const STATUS_RANK: Readonly<Record<DeliveryStatus, number>> = Object.fromEntries(
   DELIVERY_STATUSES.map((s) => [s, FINAL_STATUSES.has(s) ? 3 : s === 'sent' ? 2 : s === 'queued' ? 0 : 1]),
 ) as Record<DeliveryStatus, number>;
+
+/** Where a delivery stands in a fallback chain (written when the link is planned or fired; never changes). */
+export interface ChainPosition {
+  /** The rule that starts the chain. */
+  head: string;
+  /** 0 = the head, 1 = its fallback, … */
+  link: number;
+  /** Why this link was sent (links after the head), e.g. "whatsapp-confirmation: undelivered". */
+  firedBecause?: string;
+  /** The rule planned after this one, if this one ends without reaching the customer. */
+  next?: string;
+}
 
 export interface DeliveryRecord {
   deliveryId: string;
@@ -42,6 +56,15 @@ export interface DeliveryRecord {
   createdAt?: string;
   sentAt?: string;
   finalAt?: string;
+  /** Quiet hours: when a held delivery goes out (status scheduled). */
+  scheduledFor?: string;
+  chain?: ChainPosition;
+  /** This link ended without reaching the customer and fired that rule. */
+  fallbackTo?: string;
+  /** This link of a chain is the one that reached the customer. */
+  reachedCustomer?: boolean;
+  /** Reported delivered after the next link of its chain had been fired. */
+  lateDelivery?: boolean;
   updatedAt: string;
 }
 
@@ -49,6 +72,8 @@ export interface OrderRecord {
   orderId: string;
   receivedAt?: string;
   deliveries: DeliveryRecord[];
+  /** One entry per fallback chain of the order: which link was tried, why the next fired, which one reached. */
+  chains?: ChainSummary[];
 }
 
 export type DeliveryPatch = Partial<Omit<DeliveryRecord, 'deliveryId' | 'updatedAt'>> & Pick<DeliveryRecord, 'vendor' | 'ruleId'>;
@@ -187,6 +212,8 @@ export class OrderRecords {
     }
     order.deliveries = [...byId.values()].map((d) => d as unknown as DeliveryRecord)
       .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.deliveryId.localeCompare(b.deliveryId));
+    const chains = summariseChains(order.deliveries);
+    if (chains.length) order.chains = chains;
     return order;
   }
 }

@@ -6,6 +6,8 @@ export const QUEUES = {
   correlate: 'twin24-correlate',
   results: 'results',
   webhook: 'results-webhook',
+  /** Delayed "was it delivered by now?" checks of fallback chains (`after`); run by the fan-out component. */
+  fallbackDeadlines: 'fallback-deadlines',
 } as const;
 
 /** Each vendor has its own delivery queue and worker Deployment. */
@@ -19,8 +21,10 @@ export const JOB_NAMES = {
   correlateTick: 'twin24.correlate',
   orderNotification: 'order.notification',
   webhook: 'webhook.post',
+  fallbackDeadline: 'fallback.deadline',
+  fallbackSweep: 'fallback.sweep',
 } as const;
 
 export function allQueueNames(): string[] {
-  return [QUEUES.orders, ...VENDORS.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook];
+  return [QUEUES.orders, ...VENDORS.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines];
 }

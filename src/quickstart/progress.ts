@@ -1,5 +1,6 @@
 import { formatTable } from '../cli/table.js';
 import { FINAL_STATUSES, type DeliveryRecord, type OrderRecord } from '../orders/record.js';
+import { describeChain } from '../orders/chain-view.js';
 
 /** Vendors whose story ends when the vendor accepted the message; Twin24's goes on until correlation. */
 const CORRELATED_VENDORS = new Set(['twin24']);
@@ -16,7 +17,7 @@ export function tally(orders: OrderRecord[]): Map<string, VendorTally> {
   for (const d of orders.flatMap((o) => o.deliveries)) {
     if (d.status === 'skipped') continue;
     const t = out.get(d.vendor) ?? { queued: 0, retrying: 0, sent: 0, failed: 0, correlated: 0, other: 0 };
-    if (d.status === 'queued') t.queued++;
+    if (d.status === 'queued' || d.status === 'scheduled') t.queued++;
     else if (d.status === 'retrying') t.retrying++;
     else if (d.status === 'sent') t.sent++;
     else if (d.status === 'failed' || d.status === 'rejected') t.failed++;
@@ -27,9 +28,17 @@ export function tally(orders: OrderRecord[]): Map<string, VendorTally> {
   return out;
 }
 
-/** Everything settled: every expected order fanned out, every delivery at the end of its story. */
+/** Everything settled: every expected order fanned out, every delivery at the end of its story, no fallback pending. */
 export function settled(orders: Array<OrderRecord | undefined>): boolean {
-  return orders.every((o) => o !== undefined && o.deliveries.length > 0 && o.deliveries.every(isDone));
+  return orders.every((o) => o !== undefined && o.deliveries.length > 0 && o.deliveries.every(isDone)
+    && (o.chains ?? []).every((c) => c.state !== 'in_flight'));
+}
+
+/** The chains worth a line in the summary: a fallback was tried, or nothing reached the customer. */
+export function renderChains(orders: OrderRecord[]): string[] {
+  const eventful = (c: NonNullable<OrderRecord['chains']>[number]) =>
+    c.state !== 'reached' || c.links.some((l) => l.link > 0 && l.status !== 'skipped' && l.status !== 'rejected');
+  return orders.flatMap((o) => (o.chains ?? []).filter(eventful).map((c) => `${o.orderId} ${describeChain(c)}`));
 }
 
 export function renderProgress(orders: OrderRecord[]): string {
@@ -51,11 +60,12 @@ export function renderSummary(orders: OrderRecord[]): string {
   const skipped = sorted.flatMap((o) => o.deliveries).filter((d) => d.status === 'skipped').length;
   const rows = sorted.flatMap((o) => o.deliveries.filter((d) => d.status !== 'skipped').map((d) => ({
     order: o.orderId, rule: d.ruleId, vendor: d.vendor, status: d.status,
-    messageId: d.vendorMessageId, chatId: d.chatId, result: d.result ?? d.reason,
+    messageId: d.vendorMessageId, chatId: d.chatId, result: d.result ?? d.reason ?? (d.scheduledFor ? `quiet hours: scheduled for ${d.scheduledFor}` : undefined),
   })));
   return formatTable(rows, [
     { key: 'order', title: 'ORDER' }, { key: 'rule', title: 'RULE' }, { key: 'vendor', title: 'VENDOR' },
     { key: 'status', title: 'STATUS' }, { key: 'messageId', title: 'MESSAGE ID', max: 36 },
     { key: 'chatId', title: 'TWIN24 CHAT ID', max: 36 }, { key: 'result', title: 'RESULT', max: 60 },
-  ]) + (skipped ? `\n(${skipped} rules did not apply: the customer has no such channel)` : '');
+  ]) + (skipped ? `\n(${skipped} rules did not apply: the customer has no such channel)` : '')
+    + renderChains(sorted).map((line) => `\nFALLBACK ${line}`).join('');
 }

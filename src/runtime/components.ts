@@ -4,6 +4,9 @@ import { createDeliveryWorker } from '../delivery/worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
 import { createCorrelatorWorker } from '../correlation/worker.js';
 import { createResultsHandback } from '../orders/handback.js';
+import { FallbackChains } from '../fallback/chains.js';
+import { createDeadlineWorker } from '../fallback/deadline-worker.js';
+import { createSendGate } from '../fallback/send-gate.js';
 import { createWebhookWorker } from '../orders/webhook.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OrderRecords } from '../orders/record.js';
@@ -31,19 +34,29 @@ export interface ComponentDeps {
   records?: OrderRecords;
   /** The process's tracing (off by default): handed to every queue, worker and vendor call. */
   tracing?: Tracing;
+  /** The clock quiet hours are read with (tests move it); default Date.now. */
+  now?: () => number;
 }
 
 /** Starts the named components on one shared worker connection; the one place that knows how to build each. */
 export async function startComponents(names: readonly string[], deps: ComponentDeps): Promise<RunningComponent[]> {
   const running: RunningComponent[] = [];
   let records = deps.records;
+  let chains: FallbackChains;
   if (!records) {
-    // Every status change any component records is handed back to the monolith (results queue, webhook).
+    // Every status change any component records is handed back to the monolith (results queue, webhook), with its
+    // place in a fallback chain; the chain listener also fires the next link when one ends without reaching.
     records = new OrderRecords(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
+    chains = new FallbackChains({ ...deps, records });
     const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger, metrics: deps.metrics });
-    records.onChange(handback.listener);
+    records.onChange(chains.listener(handback.listener));
     running.push({ name: 'results-handback', close: () => handback.close() });
+  } else {
+    chains = new FallbackChains({ ...deps, records });
+    records.onChange(chains.listener());
   }
+  running.push({ name: 'fallback-chains', close: () => chains.close() });
+  const gate = createSendGate({ store: chains.store, metrics: deps.metrics, now: deps.now });
   const full = { ...deps, records };
   const enabled = new Set(enabledVendors(deps.config.vendors));
   try {
@@ -59,14 +72,16 @@ export async function startComponents(names: readonly string[], deps: ComponentD
     if (name === 'fanout') {
       const routes = loadRoutesFile(deps.config.routesFile);
       const fanout = createFanoutWorker({ ...full, routes });
-      running.push({ name, close: (t) => fanout.close(t) });
+      // The `after` checks of fallback chains run beside the fan-out, which every deployment has.
+      const deadlines = createDeadlineWorker({ ...full, chains });
+      running.push({ name, close: async (t) => { await Promise.all([fanout.close(t), deadlines.close(t)]); } });
     } else if (isVendorName(name)) {
       if (!enabled.has(name)) {
         const missing = deps.config.disabledVendors.find((d) => d.vendor === name)?.missing ?? [];
         deps.logger.warn({ vendor: name, missing }, `${name} is disabled: no credentials (set ${missing.join(', ')})`);
         return;
       }
-      const delivery = createDeliveryWorker({ ...full, vendor: name });
+      const delivery = createDeliveryWorker({ ...full, vendor: name, gate });
       running.push({ name, close: (t) => delivery.close(t) });
     } else if (name === 'twin24-correlator') {
       if (!deps.config.vendors.twin24) {

@@ -30,6 +30,8 @@ export interface VendorDefinition<P = unknown, C extends VendorConfigBase = Vend
   reachableWithoutChannel?(message: Record<string, unknown>): boolean;
   /** This vendor's config when its credentials are set, else undefined (the vendor is disabled). */
   configFrom(vendors: VendorConfigs): C | undefined;
+  /** The vendor later reports whether the message was delivered (Twin24 via the correlator): "sent" is not "reached". */
+  reportsDelivery?: boolean;
   createAdapter(ctx: AdapterContext<C>): VendorAdapter<P>;
 }
 

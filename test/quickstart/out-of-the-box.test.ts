@@ -19,14 +19,18 @@ describe('npm start, out of the box (embedded Redis + sandbox + example orders)'
     const redisUrl = box.running.config.redis.url;
     try {
       const orders = await box.summary;
-      expect(orders).toHaveLength(6);
+      expect(orders).toHaveLength(7);
       const deliveries = orders!.flatMap((o) => o.deliveries).filter((d) => d.status !== 'skipped');
-      // Every example channel was reached: 2 LINE, 2 Facebook, 2 Messenger, 2 Metabot, 2 WhatsApp.
-      expect(deliveries).toHaveLength(10);
+      // Every example channel was reached: 3 LINE, 2 Facebook, 2 Messenger, 2 Metabot, 3 WhatsApp, and the LINE
+      // fallback of the one WhatsApp message the sandbox reports undelivered (a phone ending in 0).
+      expect(deliveries).toHaveLength(13);
       for (const d of deliveries.filter((x) => x.vendor !== 'twin24')) expect(d.status).toBe('sent');
       const whatsapp = deliveries.filter((d) => d.vendor === 'twin24');
-      expect(whatsapp.map((d) => d.status)).toEqual(['correlated', 'correlated']);
-      for (const d of whatsapp) {
+      expect(whatsapp.map((d) => d.status).sort()).toEqual(['correlated', 'correlated', 'undelivered']);
+      const fallbackOrder = orders!.find((o) => o.orderId.startsWith('A-10007'))!;
+      expect(fallbackOrder.chains).toEqual([expect.objectContaining({ head: 'whatsapp-confirmation', state: 'reached', reached: 'line-confirmation' })]);
+      expect(printed).toMatch(/FALLBACK A-10007-\S+ chain whatsapp-confirmation: whatsapp-confirmation \(twin24: undelivered\) → line-confirmation \(mantago: sent\); reached the customer: line-confirmation/);
+      for (const d of whatsapp.filter((x) => x.status === 'correlated')) {
         expect(d.vendorMessageId).toMatch(/^[0-9a-f-]{36}$/);
         expect(d.chatId).toMatch(/^[0-9a-f-]{36}$/);
         expect(d.result).toMatchObject({ confirmation: expect.any(String) });

@@ -3,6 +3,7 @@ import { EXIT, type ExitCode } from '../../runtime/exit-codes.js';
 import { cliConfig } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
+import { describeChain } from '../../orders/chain-view.js';
 
 /** `order <orderId>`: the per-order record as a table (or JSON); exit 3 when the order is unknown. */
 export async function orderCommand(io: CliIO, orderId: string, opts: { json?: boolean }): Promise<ExitCode> {
@@ -31,7 +32,9 @@ export async function orderCommand(io: CliIO, orderId: string, opts: { json?: bo
     }
     for (const d of order.deliveries) {
       if (d.result !== undefined) io.stdout.write(`result of ${d.ruleId}: ${JSON.stringify(d.result)}\n`);
+      if (d.status === 'scheduled' && d.scheduledFor) io.stdout.write(`${d.ruleId} is held by quiet hours until ${d.scheduledFor}\n`);
     }
+    for (const chain of order.chains ?? []) io.stdout.write(`fallback ${describeChain(chain)}\n`);
     return EXIT.ok;
   } finally {
     await producer.close().catch(() => undefined);

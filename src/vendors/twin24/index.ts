@@ -16,5 +16,6 @@ export const twin24Vendor: VendorDefinition<Twin24Payload, Twin24Config> = {
     return { ...shared, destination };
   },
   configFrom: (vendors) => vendors.twin24,
+  reportsDelivery: true,
   createAdapter: createTwin24Adapter,
 };
