@@ -4,7 +4,8 @@
 #   docker run IMAGE dist/src/sandbox/cli.js --port 4010 --host 0.0.0.0   (the fake vendors, for trying things out)
 # Health checks live in docker-compose.yml / the Kubernetes probes, because the port differs per process.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS (Node 20 reached end of life on 2026-04-30; package.json engines: >=22).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: dev dependencies + TypeScript → dist/ -------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

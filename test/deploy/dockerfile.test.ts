@@ -28,10 +28,10 @@ describe('Dockerfile', () => {
     expect(build.indexOf('npm ci')).toBeLessThan(build.indexOf('npm run build'));
   });
 
-  it('runs on node 20 slim with production dependencies only, the build output and the example routes', () => {
+  it('runs on node 24 slim with production dependencies only, the build output and the example routes', () => {
     const runtime = stage('runtime')!;
     expect(stages.at(-1)).toBe(runtime);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(runtime.from).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/);
     const body = runtime.lines.join('\n');
     expect(body).toContain('npm ci --omit=dev');
