@@ -1,11 +1,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { VendorCallMetrics } from '../delivery/types.js';
 
+/** Default metrics removed because their names break the `_total` rule; see the constructor. */
+export const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 /**
  * Every metric the project exports, defined once. Each process has its own registry and exposes it on /metrics
  * (workers on METRICS_PORT, the API on HTTP_PORT). Names follow Prometheus conventions: snake_case, unit suffix,
  * _total for counters. Process metrics keep their standard unprefixed names (process_*, nodejs_*) so stock
- * Node.js dashboards work.
+ * Node.js dashboards work (minus the three in DROPPED_DEFAULT_METRICS).
  */
 export class Metrics implements VendorCallMetrics {
   readonly registry: Registry;
@@ -19,6 +22,10 @@ export class Metrics implements VendorCallMetrics {
   readonly eventsEnqueued: Counter<'source' | 'duplicate'>;
   readonly fanoutRules: Counter<'vendor' | 'outcome'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
+  readonly queueOldestWaitingSeconds: Gauge<'queue'>;
+  readonly vendorPausedSeconds: Gauge<'vendor'>;
+  readonly correlationPending: Gauge;
+  readonly correlationOldestPendingSeconds: Gauge;
   readonly redisUp: Gauge;
   readonly ingestRequests: Counter<'outcome'>;
   readonly unknownOutcomes: Counter<'vendor' | 'action'>;
@@ -33,7 +40,12 @@ export class Metrics implements VendorCallMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges `*_total`, which Prometheus reserves for counters (`promtool check metrics`
+      // rejects them). They only sum the per-type gauges kept beside them: sum(nodejs_active_handles) is the same.
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
     this.deliveries = new Counter({ name: 'order_notify_deliveries_total', help: 'Deliveries finished, by vendor and outcome (sent, failed, duplicate_suppressed).', labelNames: ['vendor', 'outcome'], registers });
     this.vendorRequestSeconds = new Histogram({
       name: 'order_notify_vendor_request_duration_seconds', help: 'Vendor HTTP call latency.', labelNames: ['vendor', 'endpoint', 'status'], registers,
@@ -50,6 +62,19 @@ export class Metrics implements VendorCallMetrics {
     this.eventsEnqueued = new Counter({ name: 'order_notify_events_enqueued_total', help: 'order.paid events accepted, by source and whether they were duplicates.', labelNames: ['source', 'duplicate'], registers });
     this.fanoutRules = new Counter({ name: 'order_notify_fanout_rules_total', help: 'Rule evaluations in the fan-out, by vendor and outcome (queued, skipped, rejected).', labelNames: ['vendor', 'outcome'], registers });
     this.queueJobs = new Gauge({ name: 'order_notify_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'], registers });
+    this.queueOldestWaitingSeconds = new Gauge({
+      name: 'order_notify_queue_oldest_waiting_age_seconds', labelNames: ['queue'], registers,
+      help: 'Age (since it was created) of the job at the head of the wait list, the next a worker takes; 0 when none waits. Read at scrape time.',
+    });
+    this.vendorPausedSeconds = new Gauge({
+      name: 'order_notify_vendor_paused_seconds', labelNames: ['vendor'], registers,
+      help: 'Time left of the pause a 429 put on this vendor (0 when not paused), read from Redis at scrape time.',
+    });
+    this.correlationPending = new Gauge({ name: 'order_notify_correlation_pending', help: 'Twin24 messages waiting for the correlator to reach a final state.', registers });
+    this.correlationOldestPendingSeconds = new Gauge({
+      name: 'order_notify_correlation_oldest_pending_age_seconds', registers,
+      help: 'Time since the oldest pending Twin24 message was sent (0 when none is pending): how far the correlator is behind.',
+    });
     this.redisUp = new Gauge({ name: 'order_notify_redis_up', help: '1 when the last scrape could read the queues from Redis, else 0.', registers });
     this.ingestRequests = new Counter({
       name: 'order_notify_ingest_requests_total', registers, labelNames: ['outcome'],

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from '../queues/connection.js';
 import { allQueueNames } from '../queues/names.js';
+import { refreshBacklogGauges } from './backlog-gauges.js';
 import type { Metrics } from './metrics.js';
 
 /** The states an operator watches; a rate-limited or paused vendor shows as growing `waiting`. */
@@ -10,18 +11,24 @@ export const JOB_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed'
 export const QUEUE_COUNTS_MAX_AGE_MS = 5_000;
 
 /**
- * Reads jobs per queue and state at scrape time and tells `order_notify_redis_up` whether Redis answered. Each read
- * is 8 queues × 7 states, so a read at most every QUEUE_COUNTS_MAX_AGE_MS is shared by the scrapes in between
- * (and concurrent scrapes share one read in flight); a failed read is never cached. Every process reports every
- * queue; aggregate with `max by (queue, state)`.
+ * Reads jobs per queue and state, the age of the job at the head of each wait list, and the backlog gauges at
+ * scrape time, and tells `order_notify_redis_up` whether Redis answered. Each read is 8 queues × 7 states, so a
+ * read at most every QUEUE_COUNTS_MAX_AGE_MS is shared by the scrapes in between (and concurrent scrapes share one
+ * read in flight); a failed read is never cached. Every process reports every queue; aggregate with
+ * `max by (queue, state)`.
  */
 export class QueueDepthGauges {
   private readonly queues: Queue[];
   private lastReadAt = -Infinity;
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly metrics: Metrics, connection: RedisConnection, prefix: string, names: readonly string[] = allQueueNames(),
-    private readonly maxAgeMs = QUEUE_COUNTS_MAX_AGE_MS) {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly connection: RedisConnection,
+    private readonly prefix: string,
+    names: readonly string[] = allQueueNames(),
+    private readonly maxAgeMs = QUEUE_COUNTS_MAX_AGE_MS,
+  ) {
     this.queues = names.map((name) => {
       const q = new Queue(name, { connection, prefix });
       q.on('error', () => {}); // reported through order_notify_redis_up and /readyz
@@ -44,9 +51,16 @@ export class QueueDepthGauges {
       timer = setTimeout(() => reject(new Error(`queue counts not read within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const all = await Promise.race([Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const)), deadline]);
-      for (const [queue, counts] of all) {
+      const now = Date.now();
+      const read = Promise.all(this.queues.map(async (q) => {
+        // Jobs are pushed on the left of the wait list and taken from the right: ascending order starts at the head.
+        const [counts, [oldest]] = await Promise.all([q.getJobCounts(...JOB_STATES), q.getJobs(['wait'], 0, 0, true)]);
+        return { queue: q.name, counts, oldest };
+      }));
+      const [all] = await Promise.race([Promise.all([read, refreshBacklogGauges(this.metrics, this.connection, this.prefix, now)]), deadline]);
+      for (const { queue, counts, oldest } of all) {
         for (const state of JOB_STATES) this.metrics.queueJobs.set({ queue, state }, counts[state] ?? 0);
+        this.metrics.queueOldestWaitingSeconds.set({ queue }, oldest ? Math.max(0, (now - oldest.timestamp) / 1_000) : 0);
       }
       this.metrics.redisUp.set(1);
     } catch (e) {
