@@ -32,6 +32,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The `order-notify` command (node bin/order-notify.js …): without sources or tsx here, it runs dist/.
+COPY bin ./bin
 # The default ROUTES_FILE (config/routes.example.yaml, relative to /app); mount your own and set ROUTES_FILE.
 COPY config/routes.example.yaml ./config/routes.example.yaml
 

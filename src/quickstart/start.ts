@@ -134,7 +134,7 @@ async function seedAndWatch(running: RunningProcess, out: { write(text: string):
     const example = ids[ids.length - 1];
     out.write([
       'Try:',
-      `  REDIS_URL=${running.config.redis.url} npx tsx src/cli.ts order ${example}`,
+      `  REDIS_URL=${running.config.redis.url} npx order-notify order ${example}`,
       ...(api ? [
         `  curl -s ${api.url}/v1/orders/${example} -H 'authorization: Bearer ${api.credentials.ingestToken}'`,
         `  curl -s -X POST ${api.url}/v1/events/order-paid -H 'authorization: Bearer ${api.credentials.ingestToken}' -H 'content-type: application/json' --data @examples/order-paid-line.json`,

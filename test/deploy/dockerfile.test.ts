@@ -37,6 +37,9 @@ describe('Dockerfile', () => {
     expect(body).toContain('npm ci --omit=dev');
     expect(body).toMatch(/COPY --from=build \/app\/dist \.\/dist/);
     expect(body).toContain('COPY config/routes.example.yaml ./config/routes.example.yaml');
+    // The order-notify command's launcher; it runs dist/ there (no sources, no tsx).
+    expect(body).toContain('COPY bin ./bin');
+    expect(body).not.toMatch(/COPY src\b/);
   });
 
   it('runs as a numeric non-root user under tini so SIGTERM reaches node', () => {
