@@ -53,6 +53,15 @@ describe('.ci/run on Node 24', () => {
     expect(() => readFileSync(npmLog)).toThrow(/ENOENT/);
   });
 
+  it('the lock holds every optional platform package, so npm 11 `ci` accepts it', () => {
+    type Entry = { optionalDependencies?: Record<string, string> };
+    const lock = JSON.parse(readRepoFile('package-lock.json')) as { packages: Record<string, Entry> };
+    const missing = Object.entries(lock.packages).flatMap(([path, entry]) => Object.keys(entry.optionalDependencies ?? {})
+      .filter((name) => !lock.packages[`${path ? `${path}/` : ''}node_modules/${name}`] && !lock.packages[`node_modules/${name}`])
+      .map((name) => `${name} (optional dependency of ${path || 'the root'})`));
+    expect(missing).toEqual([]);
+  });
+
   it('is what .ci/run uses before installing dependencies, and package.json asks for Node >= 22', () => {
     const ci = readRepoFile('.ci/run');
     expect(ci.indexOf('ensure_node24')).toBeGreaterThan(0);
