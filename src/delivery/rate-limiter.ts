@@ -28,11 +28,6 @@ return math.ceil(wait)
 /** Lateness of one request (relative to the request `max` slots later) the spacing tolerates; at most 5 % of the window. */
 const JITTER_GUARD_MS = 50;
 
-/** The key whose TTL is the time left of a vendor's 429 pause (also read by the metrics). */
-export function vendorPauseKey(prefix: string, vendor: string): string {
-  return `${prefix}:ratelimit:${vendor}:pause`;
-}
-
 type ScriptedRedis = RedisConnection & { orderNotifyGcra(tat: string, pause: string, interval: number, horizon: number): Promise<number> };
 
 export class VendorRateLimiter {
