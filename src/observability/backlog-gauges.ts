@@ -6,8 +6,8 @@ import type { Metrics } from './metrics.js';
 
 /**
  * Scrape-time gauges for the alerts that queue counts cannot answer: is a vendor paused by a 429 right now, and how
- * far behind is the Twin24 correlator (pending messages and the age of the oldest). Read from Redis with the queue depths
- * (QueueDepthGauges decides how often).
+ * far behind is the Twin24 correlator (pending messages and the age of the oldest). Read from Redis with the queue
+ * depths (QueueDepthGauges decides how often).
  */
 export async function refreshBacklogGauges(metrics: Metrics, redis: RedisConnection, prefix: string, now = Date.now()): Promise<void> {
   const pending = new PendingMessages(redis, prefix);
