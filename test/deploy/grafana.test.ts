@@ -43,7 +43,7 @@ describe('Grafana dashboard', () => {
 
   it('covers what an operator asks first: queue depth and age, outcomes, latency, 429 pauses, batching, correlator, Redis', () => {
     const titles = dash.panels.map((p) => p.title).join('\n');
-    for (const t of ['Queue depth', 'Queue age', 'Deliveries by outcome per vendor', 'Vendor latency p50 / p99', '429 answers and pauses', 'Recipients per request', 'Correlator lag', 'Correlation outcomes', 'Redis memory']) {
+    for (const t of ['Queue depth', 'Queue age', 'Deliveries by outcome per vendor', 'Vendor latency p50 / p99', '429 answers and pauses', 'Recipients per request', 'Correlator lag', 'Correlation outcomes', 'Redis memory', 'Unknown outcomes']) {
       expect(titles).toContain(t);
     }
   });
