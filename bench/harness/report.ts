@@ -65,7 +65,7 @@ function render(store: Store, scenarios: Scenario[]): string {
   const out: string[] = [
     '# Benchmark results',
     '',
-    'Written by `npm run bench` (how to run it: the Benchmarks section of the README). Every figure below comes from',
+    'Written by `npm run bench` (how to run it: docs/benchmarks.md). Every figure below comes from',
     'the run named in its section; the raw numbers of each run are in `bench/results.json`.',
     '',
     '## Runs',

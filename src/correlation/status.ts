@@ -2,7 +2,7 @@ import type { DeliveryStatus } from '../orders/record.js';
 
 /**
  * What a Twin24 message status means for the delivery record. Twin24 publishes no list of statuses: the seed shows
- * DELIVERED and PENDING, VENDORS.md lists the others seen. A status that implies delivery (DELIVERED, READ, or any
+ * DELIVERED and PENDING, docs/vendors/twin24.md lists the others seen. A status that implies delivery (DELIVERED, READ, or any
  * unknown status that comes with a providerMessageId, i.e. a chat session exists) starts the session lookup; an
  * unknown status without one is kept as `vendorStatus` and the message stays pending (until it times out).
  */

@@ -6,7 +6,7 @@ import type { SandboxCredentials } from './types.js';
 
 /**
  * JoinChat (Facebook Messenger): the body is signed with HMAC-SHA256 over its exact bytes, and every message
- * template limit in VENDORS.md is enforced, as the real service refuses a message that breaks one.
+ * template limit in docs/vendors/joinchat.md is enforced, as the real service refuses a message that breaks one.
  */
 
 type JoinchatCredentials = SandboxCredentials['joinchat'];

@@ -5,7 +5,7 @@ import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
 import type { SandboxCredentials } from './types.js';
 
 /**
- * MantaGO (LINE / Facebook pushes), as VENDORS.md describes it: Bearer token + botId in query and body + secret in
+ * MantaGO (LINE / Facebook pushes), as docs/vendors/mantago.md describes it: Bearer token + botId in query and body + secret in
  * the body; a token refresh rotates BOTH values and the old pair then answers 120000.
  */
 

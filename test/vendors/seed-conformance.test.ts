@@ -30,8 +30,8 @@ const omit = (o: Record<string, unknown>, ...keys: string[]) => Object.fromEntri
 
 /** Where our wire deliberately differs from a seed example, and the source that says so. */
 const DIFFERENCES = {
-  mantagoName: 'VENDORS.md (MantaGO\'s newer Open API docs): every broadcast carries a `name` label; the seed predates it',
-  twin24Paging: 'VENDORS.md (Twin24\'s statistics docs): paging is `limit` + `page`; the seed\'s step 2 prints `pages=0`',
+  mantagoName: 'docs/vendors/mantago.md (MantaGO\'s newer Open API docs): every broadcast carries a `name` label; the seed predates it',
+  twin24Paging: 'docs/vendors/twin24.md (Twin24\'s statistics docs): paging is `limit` + `page`; the seed\'s step 2 prints `pages=0`',
   twin24Offset: 'same instant: we always write UTC (+00:00); the seed\'s step 3 mixes +07:00 and +00:00',
 } as const;
 

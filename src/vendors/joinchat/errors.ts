@@ -8,7 +8,7 @@ import { parseRetryAfter } from '../../delivery/http-failure.js';
 const VENDOR = 'joinchat';
 
 /**
- * What JoinChat answers (VENDORS.md, after its sibling API): `{ success: true, recipient_id }` or
+ * What JoinChat answers (docs/vendors/joinchat.md, after its sibling API): `{ success: true, recipient_id }` or
  * `{ success: false, error: { code, msg } }`. Loose, because a proxy or a new API version may add fields.
  */
 export const joinchatAnswerSchema = z.looseObject({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { httpUrl } from '../../events/http-url.js';
 
-/** JoinChat (Messenger) message templates with every limit from VENDORS.md: what breaks one never gets queued. */
+/** JoinChat (Messenger) message templates with every limit from docs/vendors/joinchat.md: what breaks one never gets queued. */
 const max = (n: number) => z.string().min(1).max(n, `must be at most ${n} characters`);
 
 /** The Messenger URL-button fields the seed's own examples use (list and generic templates). */

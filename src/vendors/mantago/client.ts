@@ -68,7 +68,7 @@ export class MantagoClient {
     if (!parsed.success) {
       // The old pair may already be retired: a person has to put a working pair in place.
       throw new PermanentVendorError(
-        `token refresh answered HTTP ${res.status} without apiToken/apiSecret; set a working pair (see README: MantaGO token rotation)`,
+        `token refresh answered HTTP ${res.status} without apiToken/apiSecret; set a working pair (see docs/vendors/mantago.md: token rotation)`,
         { vendor: MANTAGO, status: res.status },
       );
     }

@@ -7,7 +7,7 @@ import { classifyHttpFailure } from '../../delivery/http-failure.js';
 
 export const MANTAGO = 'mantago';
 
-/** MantaGO's documented error codes (VENDORS.md). */
+/** MantaGO's documented error codes (docs/vendors/mantago.md). */
 export const MANTAGO_CODES = {
   permissionDenied: 1002,
   tokenExpired: 1004,

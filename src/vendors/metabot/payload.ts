@@ -26,7 +26,7 @@ export const metabotPayloadSchema = z
       'must be "YYYY-MM-DD hh:mm:ss" (platform time) or an ISO date-time with offset').optional(),
     run_after_sec: z.number().int().min(0).optional(),
     is_periodic: z.boolean().optional(),
-    // Not in the seed's table (VENDORS.md lists it from the vendor's docs): sent only when a rule sets it.
+    // Not in the seed's table (docs/vendors/metabot.md lists it from the vendor's docs): sent only when a rule sets it.
     repeat_interval_sec: z.number().int().positive().optional(),
     condition_script_code: z.string().min(1).max(10_000).optional(),
     script_request_params: z.record(z.string(), z.unknown()).optional(),

@@ -41,7 +41,7 @@ export function classifyTwin24Failure(err: unknown, what: string): VendorError {
   const { status, data } = err.response;
   const vendorText = twin24ErrorText(data);
   // The seed names only the bearer token for these calls, so any 401 from notify or analyse means "this token is no
-  // good": refresh once, whatever the text (VENDORS.md shows "Token is expired."; a gateway may say otherwise).
+  // good": refresh once, whatever the text (docs/vendors/twin24.md shows "Token is expired."; a gateway may say otherwise).
   // A 401 from IAM itself (login, refresh) is a refused credential, not an expired token.
   if (status === 401 && what !== 'login' && what !== 'refresh') {
     return new AuthExpiredVendorError(`${what}: ${vendorText ?? EXPIRED_TOKEN_ERROR}`, { vendor: VENDOR, status, code: status });
