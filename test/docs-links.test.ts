@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { envSchemaKeys } from './deploy/support.js';
 
 /**
  * Nothing in the repository may cite a file that is not there. README.md and docs/**.md: every relative markdown
@@ -110,6 +111,13 @@ describe('documentation citations', () => {
 
   it('README.md and docs/**/*.md: every relative link, anchor and backticked repo path resolves', () => {
     expect(markdownFiles.flatMap(brokenInMarkdown)).toEqual([]);
+  });
+
+  it('docs/configuration.md names every variable of src/config/env.ts', () => {
+    const page = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+    const keys = envSchemaKeys();
+    expect(keys.length).toBeGreaterThan(50);
+    expect(keys.filter((k) => !page.includes(`\`${k}\``))).toEqual([]);
   });
 
   it('code, tests, scripts and manifests cite only markdown files that exist', () => {
