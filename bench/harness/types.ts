@@ -46,7 +46,7 @@ export interface ScenarioResult {
 export interface Scenario {
   name: string;
   title: string;
-  /** One paragraph for RESULTS.md and the README: what is measured and how. */
+  /** One paragraph for RESULTS.md and docs/benchmarks.md: what is measured and how. */
   method: string;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
