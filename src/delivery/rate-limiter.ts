@@ -34,6 +34,11 @@ return math.ceil(wait)
 const JITTER_GUARD_MS = 100;
 const JITTER_GUARD_SHARE = 0.1;
 
+/** The guard added to each window: requests are spaced (window + guard) / max apart. */
+export function rateLimitGuardMs(windowMs: number): number {
+  return Math.min(JITTER_GUARD_MS, windowMs * JITTER_GUARD_SHARE);
+}
+
 type ScriptedRedis = RedisConnection & { orderNotifyGcra(tat: string, pause: string, interval: number, horizon: number): Promise<number> };
 
 export class VendorRateLimiter {
@@ -49,7 +54,7 @@ export class VendorRateLimiter {
     this.redis = redis as ScriptedRedis;
     // Spacing of exactly duration/max lets a vendor that counts a strict sliding window see max+1 requests when an
     // earlier request left a few ms late (timers, event loop): measured 11 in 1 s at 10/1s. A small guard absorbs it.
-    const guardMs = Math.min(JITTER_GUARD_MS, limit.durationMs * JITTER_GUARD_SHARE);
+    const guardMs = rateLimitGuardMs(limit.durationMs);
     this.intervalMs = (limit.durationMs + guardMs) / limit.max;
     // A caller that wakes up later than this (a busy event loop) gives its slot up: sending late would use up the guard.
     this.lateToleranceMs = guardMs / 2;
