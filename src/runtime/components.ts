@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/env.js';
 import { loadRoutesFile } from '../config/routes.js';
 import { createDeliveryWorker } from '../delivery/worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
-import { createCorrelatorWorker } from '../correlation/worker.js';
+import { createCorrelatorWorker } from '../vendors/twin24/correlation/worker.js';
 import { createResultsHandback } from '../orders/handback.js';
 import { FallbackChains } from '../fallback/chains.js';
 import { createDeadlineWorker } from '../fallback/deadline-worker.js';

@@ -1,9 +1,9 @@
-import type { Twin24Config } from '../config/env.js';
-import { isVendorError } from '../delivery/errors.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { DeliveryPatch, DeliveryStatus, OrderRecords } from '../orders/record.js';
-import type { Logger } from '../runtime/logger.js';
-import { NO_TRACING, type Tracing } from '../observability/tracing.js';
+import type { Twin24Config } from '../../../config/env.js';
+import { isVendorError } from '../../../delivery/errors.js';
+import type { Metrics } from '../../../observability/metrics.js';
+import type { DeliveryPatch, DeliveryStatus, OrderRecords } from '../../../orders/record.js';
+import type { Logger } from '../../../runtime/logger.js';
+import { NO_TRACING, type Tracing } from '../../../observability/tracing.js';
 import type { AnalyseClient, MessageStat, PagingStats } from './analyse-client.js';
 import type { PendingEntry, PendingMessages, PendingProgress } from './pending.js';
 import { lookUpSessions, type SessionLookupMemory } from './sessions.js';
