@@ -1,11 +1,11 @@
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { faultsSchema, registerControl, type SandboxControl } from './control.js';
-import { JoinchatPage } from './joinchat.js';
-import { MantagoAccount } from './mantago.js';
-import { MetabotBot } from './metabot.js';
+import { JoinchatPage } from '../vendors/joinchat/sandbox.js';
+import { MantagoAccount } from '../vendors/mantago/sandbox.js';
+import { MetabotBot } from '../vendors/metabot/sandbox.js';
 import { FaultInjector, mountVendor, Recorder } from './recorder.js';
-import { Twin24Account } from './twin24.js';
+import { Twin24Account } from '../vendors/twin24/sandbox/account.js';
 import type { Sandbox, SandboxCredentials, SandboxOptions, SandboxUrls } from './types.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Sandbox, SandboxCredentials, SandboxOptions, SandboxUrls } from '.
  */
 
 export * from './types.js';
-export { joinchatSignature } from './joinchat.js';
+export { joinchatSignature } from '../vendors/joinchat/sandbox.js';
 
 /** Where each vendor lives on the sandbox's one port. Clients append the vendor's own paths to these. */
 export const SANDBOX_PREFIXES = {
