@@ -95,5 +95,7 @@ export interface VendorSandboxInstance {
   mounts: Record<string, VendorRoute[]>;
   /** Shown by the control API and handed to tests (a live reference). */
   credentials: Record<string, string>;
+  /** The environment that points this vendor at a sandbox listening on `baseUrl`, with credentials it accepts. */
+  env(baseUrl: string): Record<string, string>;
   reset?(): void;
 }
