@@ -1,5 +1,6 @@
 import type { VendorConfigs } from '../config/env.js';
 import type { OrderPaid } from '../events/order-paid.js';
+import { httpVendor } from './http/index.js';
 import { joinchatVendor } from './joinchat/index.js';
 import { mantagoVendor } from './mantago/index.js';
 import { metabotVendor } from './metabot/index.js';
@@ -12,6 +13,7 @@ export const VENDOR_REGISTRY = {
   joinchat: joinchatVendor,
   metabot: metabotVendor,
   twin24: twin24Vendor,
+  http: httpVendor,
 } as const;
 
 export type VendorName = keyof typeof VENDOR_REGISTRY;
