@@ -1,3 +1,4 @@
+import { VENDOR } from '../errors.js';
 import type { Twin24Config } from '../../../config/env.js';
 import { isVendorError } from '../../../delivery/errors.js';
 import type { Metrics } from '../../../observability/metrics.js';
@@ -56,7 +57,6 @@ export interface TickSummary {
 }
 
 export const DEFAULT_SKEW_PAD_MS = 120_000;
-const VENDOR = 'twin24';
 /** Record writes in flight at once (each also enqueues the hand-back notification). */
 const WRITE_CONCURRENCY = 32;
 

@@ -8,6 +8,7 @@ import { JOB_NAMES, QUEUES } from '../../../queues/names.js';
 import { closeWorker } from '../../../runtime/close-worker.js';
 import type { Logger } from '../../../runtime/logger.js';
 import { createTwin24Auth, type Twin24TokenSource } from '../auth.js';
+import { VENDOR } from '../errors.js';
 import { RedisLock } from '../lock.js';
 import { createVendorHttp } from '../../http.js';
 import { AnalyseClient } from './analyse-client.js';
@@ -85,7 +86,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
         if (isVendorError(e) && e.kind === 'rate_limited') {
           const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
           await connection.set(pauseKey, '1', 'PX', Math.max(1, ms));
-          metrics.rateLimited.inc({ vendor: 'twin24' });
+          metrics.rateLimited.inc({ vendor: VENDOR });
         }
         // Pending messages are untouched by a failure; the job fails with the reason and the next tick resumes.
         throw e;
