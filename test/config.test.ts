@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env.js';
 import { parseDuration } from '../src/config/duration.js';
 import { retryEnvelopeMs } from '../src/delivery/backoff.js';
+import { VENDORS } from '../src/vendors/registry.js';
 
 describe('environment configuration', () => {
   it('has working defaults and disables vendors without credentials', () => {
@@ -9,7 +10,9 @@ describe('environment configuration', () => {
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
     expect(c.queuePrefix).toBe('order-notify');
     expect(c.vendors).toEqual({});
-    expect(c.disabledVendors.map((d) => d.vendor)).toEqual(['mantago', 'joinchat', 'metabot', 'twin24']);
+    // Every registered vendor, the four chat vendors first: none has credentials by default.
+    expect(c.disabledVendors.map((d) => d.vendor)).toEqual(VENDORS);
+    expect(VENDORS.slice(0, 4)).toEqual(['mantago', 'joinchat', 'metabot', 'twin24']);
   });
 
   it('uses the real vendor hosts by default', () => {

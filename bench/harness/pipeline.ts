@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { OrderPaid } from '../../src/events/order-paid.js';
 import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
-import type { VendorName } from '../../src/vendors/registry.js';
+import type { BenchVendor } from './workload.js';
 import { procCpuMs, startWorkerProcess, sleep, type NodeChild } from './processes.js';
 import type { BenchContext } from './types.js';
 import { oneRuleRoutesFile, workerEnv } from './workload.js';
@@ -23,7 +23,7 @@ export interface OurPipeline {
 }
 
 export interface PipelineOptions {
-  vendor: VendorName;
+  vendor: BenchVendor;
   prefix: string;
   /** Start the fan-out process (off when deliveries are put in the vendor queue directly). */
   fanout?: boolean;
@@ -62,7 +62,7 @@ export async function startOurPipeline(ctx: BenchContext, opts: PipelineOptions)
 }
 
 /** Adds more vendor worker processes to a running pipeline (e.g. after a backlog was built). */
-export async function addVendorProcesses(ctx: BenchContext, p: OurPipeline, vendor: VendorName, count: number, env: Record<string, string> = {}): Promise<NodeChild[]> {
+export async function addVendorProcesses(ctx: BenchContext, p: OurPipeline, vendor: BenchVendor, count: number, env: Record<string, string> = {}): Promise<NodeChild[]> {
   const base = workerEnv(ctx.redis.url, p.prefix, ctx.sandbox, { ROUTES_FILE: oneRuleRoutesFile(vendor), ...env });
   const first = p.vendorProcs.length;
   const added = await Promise.all(Array.from({ length: count }, (_, k) => startWorkerProcess(`workers/${vendor}.ts`, {

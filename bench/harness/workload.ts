@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { OrderPaid } from '../../src/events/order-paid.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
-import type { VendorName } from '../../src/vendors/registry.js';
 import { sandboxEnv } from '../../test/support/config.js';
 import type { BenchSandbox } from './sandbox.js';
 
+/** The vendors the benchmarks measure (the chat vendors of the example routes). */
+export const BENCH_VENDORS = ['mantago', 'joinchat', 'metabot', 'twin24'] as const;
+export type BenchVendor = (typeof BENCH_VENDORS)[number];
+
 /** The example rule each vendor runs in the benchmarks (config/routes.example.yaml, unchanged). */
-export const EXAMPLE_RULE: Record<VendorName, string> = {
+export const EXAMPLE_RULE: Record<BenchVendor, string> = {
   mantago: 'line-thanks',
   joinchat: 'messenger-receipt',
   metabot: 'metabot-followup',
@@ -17,7 +20,7 @@ export const EXAMPLE_RULE: Record<VendorName, string> = {
 };
 
 /** A routes file holding ONE example rule, so each event makes exactly one delivery for that vendor. */
-export function oneRuleRoutesFile(vendor: VendorName, dir = mkdtempSync(join(tmpdir(), 'order-notify-bench-routes-'))): string {
+export function oneRuleRoutesFile(vendor: BenchVendor, dir = mkdtempSync(join(tmpdir(), 'order-notify-bench-routes-'))): string {
   const example = parseYaml(readFileSync('config/routes.example.yaml', 'utf8')) as { rules: Array<{ id: string; delay?: string }> };
   const rule = example.rules.find((r) => r.id === EXAMPLE_RULE[vendor]);
   if (!rule) throw new Error(`config/routes.example.yaml has no rule ${EXAMPLE_RULE[vendor]}`);

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { loadConfig } from '../../src/config/env.js';
-import { PendingMessages } from '../../src/correlation/pending.js';
-import type { TickSummary } from '../../src/correlation/correlator.js';
-import { createCorrelatorWorker } from '../../src/correlation/worker.js';
+import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
+import type { TickSummary } from '../../src/vendors/twin24/correlation/correlator.js';
+import { createCorrelatorWorker } from '../../src/vendors/twin24/correlation/worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createRedis } from '../../src/queues/connection.js';

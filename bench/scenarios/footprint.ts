@@ -4,7 +4,7 @@ import { loadRoutesFile } from '../../src/config/routes.js';
 import { planFanout } from '../../src/fanout/plan.js';
 import { deliveryQueueName, JOB_NAMES } from '../../src/queues/names.js';
 import { deliveryJobOptions } from '../../src/queues/options.js';
-import { VENDORS, type VendorName } from '../../src/vendors/registry.js';
+import { BENCH_VENDORS, type BenchVendor } from '../harness/workload.js';
 import { addVendorProcesses, enqueueEvents, startOurPipeline, waitFinished } from '../harness/pipeline.js';
 import { rssSampler } from '../harness/processes.js';
 import { mib, round } from '../harness/stats.js';
@@ -16,7 +16,7 @@ import { benchEvent, freshRun, oneRuleRoutesFile, UNLIMITED, workerEnv } from '.
  * 20000), --vendors (for the job-only figure, default all four).
  */
 
-interface JobFootprint { vendor: VendorName; jobs: number; bytesPerJob: number; jsonBytes: number }
+interface JobFootprint { vendor: BenchVendor; jobs: number; bytesPerJob: number; jsonBytes: number }
 
 export const footprint: Scenario = {
   name: 'footprint',
@@ -31,7 +31,7 @@ export const footprint: Scenario = {
   async run(ctx) {
     const n = ctx.opts.n ?? 100_000;
     const pathN = Number(ctx.opts['path-n'] ?? 20_000);
-    const vendors = String(ctx.opts.vendors ?? VENDORS.join(',')).split(',') as VendorName[];
+    const vendors = String(ctx.opts.vendors ?? BENCH_VENDORS.join(',')).split(',') as BenchVendor[];
     const jobs: JobFootprint[] = [];
     for (const vendor of vendors) {
       jobs.push(await jobFootprint(ctx, vendor, n));
@@ -64,7 +64,7 @@ export const footprint: Scenario = {
   },
 };
 
-async function jobFootprint(ctx: BenchContext, vendor: VendorName, n: number): Promise<JobFootprint> {
+async function jobFootprint(ctx: BenchContext, vendor: BenchVendor, n: number): Promise<JobFootprint> {
   await ctx.redis.flush();
   const prefix = freshRun('m');
   const config = loadConfig(workerEnv(ctx.redis.url, prefix, ctx.sandbox));

@@ -1,9 +1,9 @@
 import type { RecordedRequest } from '../../src/sandbox/index.js';
-import type { VendorName } from '../../src/vendors/registry.js';
+import type { BenchVendor } from '../harness/workload.js';
 import type { BenchSandbox } from '../harness/sandbox.js';
 
 /** The recipient each accepted send request carried, per vendor (one per request, or Twin24's destinations). */
-export function recipientsOf(vendor: VendorName, r: RecordedRequest): string[] {
+export function recipientsOf(vendor: BenchVendor, r: RecordedRequest): string[] {
   const body = r.body as Record<string, any>;
   switch (vendor) {
     case 'metabot': return [String(body.lead_id)];
@@ -13,7 +13,7 @@ export function recipientsOf(vendor: VendorName, r: RecordedRequest): string[] {
   }
 }
 
-const SEND_PATHS: Record<VendorName, RegExp> = {
+const SEND_PATHS: Record<BenchVendor, RegExp> = {
   metabot: /\/jobs\/schedule$/, twin24: /^\/messages$/, mantago: /^\/openapi\/broadcast$/, joinchat: /./,
 };
 
@@ -21,7 +21,7 @@ const SEND_PATHS: Record<VendorName, RegExp> = {
  * A benchmark only counts if the work was really done: every recipient accepted by the sandbox exactly once.
  * Returns the number of accepted send requests.
  */
-export async function checkDelivered(sandbox: BenchSandbox, vendor: VendorName, n: number): Promise<{ requests: number }> {
+export async function checkDelivered(sandbox: BenchSandbox, vendor: BenchVendor, n: number): Promise<{ requests: number }> {
   const sends = (await sandbox.requests(vendor, true)).filter((r) => SEND_PATHS[vendor].test(r.path));
   const counts = new Map<string, number>();
   for (const r of sends) for (const id of recipientsOf(vendor, r)) counts.set(id, (counts.get(id) ?? 0) + 1);

@@ -1,17 +1,14 @@
 import { z } from 'zod';
+import { VENDOR_REGISTRY, VENDORS, type VendorConfigOf, type VendorName } from '../vendors/registry.js';
+import type { VendorConfigSlice } from '../vendors/types.js';
 import { durationMs, rateLimit, type RateLimit } from './duration.js';
+import { bool, httpUrl as url, isTimeZone, optionalText, port, positiveInt, type CredentialGroup } from './env-fields.js';
 
 /**
  * Every environment variable the project reads, parsed once at start-up.
  * A bad value stops start-up with one message naming every bad variable (see ConfigError).
  */
-const optionalText = z.string().trim().min(1).optional();
-const url = z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' });
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-
-const envSchema = z.object({
+const coreSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   /** Redis Cluster: several node URLs separated by commas, used instead of REDIS_URL. */
   REDIS_CLUSTER_NODES: optionalText,
@@ -43,53 +40,7 @@ const envSchema = z.object({
   /** How long a vendor is paused after a 429 that carries no Retry-After. */
   RATE_LIMIT_DEFAULT_PAUSE: durationMs.default(5_000),
 
-  MANTAGO_BASE_URL: url.default('https://mantago.cc/api'),
-  MANTAGO_BOT_ID: optionalText,
-  MANTAGO_TOKEN: optionalText,
-  MANTAGO_SECRET: optionalText,
-  MANTAGO_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
-  MANTAGO_BATCH_MAX: positiveInt.default(100),
-  MANTAGO_BATCH_LINGER_MS: z.coerce.number().int().min(0).default(50),
-
-  JOINCHAT_BASE_URL: url.default('https://joinchat.ai/api'),
-  JOINCHAT_PAGE_ID: optionalText,
-  JOINCHAT_SECRET: optionalText,
-  JOINCHAT_SIGNATURE_HEADER: z.string().regex(/^[A-Za-z0-9_-]+$/).default('x-joinchat-signature'),
-  JOINCHAT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
-  /** How page_id goes on the wire: `auto` = a JSON integer when all digits (the seed's `12345`), else a string. */
-  JOINCHAT_PAGE_ID_FORMAT: z.enum(['auto', 'string']).default('auto'),
-
-  METABOT_BASE_URL: url.default('https://app.metabot24.com/api/v1'),
-  METABOT_BOT_ID: optionalText,
-  METABOT_TOKEN: optionalText,
-  METABOT_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Moscow').default('Europe/Moscow'),
-  METABOT_RATE_LIMIT: rateLimit.default({ max: 10, durationMs: 1_000 }),
-  /** The header carrying `Bearer <token>`: Authorization (Swagger, integrations) or the seed's `Authentication`. */
-  METABOT_AUTH_HEADER: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a header name such as Authorization').default('Authorization'),
-
-  TWIN24_IAM_URL: url.default('https://iam.twin24.ai/api/v1'),
-  TWIN24_NOTIFY_URL: url.default('https://notify.twin24.ai/api/v1'),
-  TWIN24_ANALYSE_URL: url.default('https://analyse.twin24.ai/api/v1'),
-  TWIN24_TOKEN: optionalText,
-  TWIN24_EMAIL: optionalText,
-  TWIN24_PASSWORD: optionalText,
-  TWIN24_COMPANY_ID: optionalText,
-  TWIN24_TOKEN_TTL: positiveInt.default(86_400),
-  TWIN24_BOT_ID: optionalText,
-  TWIN24_CHAT_ID: optionalText,
-  TWIN24_RATE_LIMIT: rateLimit.default({ max: 5, durationMs: 1_000 }),
-  TWIN24_BATCH_MAX: positiveInt.default(100),
-  TWIN24_BATCH_LINGER_MS: z.coerce.number().int().min(0).default(50),
-  TWIN24_POLL_EVERY: durationMs.default(30_000),
-  TWIN24_CORRELATE_MAX_AGE: durationMs.default(72 * 3_600_000),
-  TWIN24_CORRELATE_WINDOW: durationMs.default(6 * 3_600_000),
-  TWIN24_STATS_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
-  /** window: sessions of a time window without chatId (falling back per session); per-session: the seed's call per message. */
-  TWIN24_SESSION_LOOKUP: z.enum(['window', 'per-session']).default('window'),
-  /** Bot variables that mean "the bot answered" (comma-separated); unset = any key but initialVariables with a value. */
-  TWIN24_RESULT_KEYS: z.string().trim().regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be comma-separated bot variable names, e.g. confirmation,nps').optional(),
-  /** `fields` of the sessions query; unset = the seed's id,name,clientId,messengerType plus TWIN24_RESULT_KEYS. */
-  TWIN24_SESSION_FIELDS: z.string().trim().regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/, 'must be comma-separated field names, e.g. id,name,clientId,messengerType,nps').optional(),
+  // Each vendor's variables live in its folder (src/vendors/<name>/config.ts) and are added below.
 
   RESULTS_WEBHOOK_URL: url.optional(),
   RESULTS_WEBHOOK_SECRET: optionalText,
@@ -142,38 +93,34 @@ function httpsOrLoopback(raw: string): boolean {
   return u.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
 }
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
+/** A vendor's slice, its env shape erased: env.ts only passes the parsed variables through. */
+const sliceOf = (v: VendorName) => VENDOR_REGISTRY[v].config as unknown as VendorConfigSlice<unknown, z.ZodRawShape>;
+
+/** The core variables plus every registered vendor's, parsed in one pass so one message names every bad one. */
+function envSchema() {
+  return coreSchema.extend(Object.assign({}, ...VENDORS.map((v) => sliceOf(v).env)) as z.ZodRawShape);
 }
 
-type Env = z.infer<typeof envSchema>;
+type Env = z.infer<typeof coreSchema>;
 
-export interface MantagoConfig { baseUrl: string; botId: string; token: string; secret: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number }
-export interface JoinchatConfig { baseUrl: string; pageId: string; secret: string; signatureHeader: string; rateLimit: RateLimit; pageIdFormat?: 'auto' | 'string' }
-export interface MetabotConfig { baseUrl: string; botId: string; token: string; timezone: string; rateLimit: RateLimit; authHeader?: string }
-export interface Twin24Config {
-  iamUrl: string; notifyUrl: string; analyseUrl: string;
-  auth: { kind: 'static'; token: string } | { kind: 'login'; email: string; password: string; companyId?: string; ttlSec: number };
-  botId: string; chatId: string; rateLimit: RateLimit; batchMax: number; batchLingerMs: number;
-  pollEveryMs: number; correlateMaxAgeMs: number; correlateWindowMs: number; statsPageSize: number;
-  /** How chat sessions are looked up (see TWIN24_SESSION_LOOKUP); default window. */
-  sessionLookup?: 'window' | 'per-session';
-  /** Bot variables that mean "answered"; empty = any key but initialVariables with a non-empty value. */
-  resultKeys?: string[];
-  /** `fields` of the sessions query. */
-  sessionFields?: string[];
+/** Every variable the project reads (core and vendors), in declaration order. */
+export function envVariableNames(): string[] {
+  return Object.keys(envSchema().shape);
 }
 
-/** The seed's session fields, without its example bot variable (`nps`): the result keys are added to these. */
-export const SEED_SESSION_FIELDS = ['id', 'name', 'clientId', 'messengerType'] as const;
+/** The vendor variables holding secrets, as each vendor's slice declares them. */
+export function vendorSecretVariables(): string[] {
+  return VENDORS.flatMap((v) => [...sliceOf(v).secretVars]);
+}
 
-const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
-export interface VendorConfigs { mantago?: MantagoConfig; joinchat?: JoinchatConfig; metabot?: MetabotConfig; twin24?: Twin24Config }
+export type { MantagoConfig } from '../vendors/mantago/config.js';
+export type { JoinchatConfig } from '../vendors/joinchat/config.js';
+export type { MetabotConfig } from '../vendors/metabot/config.js';
+export type { Twin24Config } from '../vendors/twin24/config.js';
+export { SEED_SESSION_FIELDS } from '../vendors/twin24/config.js';
+
+/** Each enabled vendor's config, by vendor name (absent = disabled for lack of credentials). */
+export type VendorConfigs = { [V in VendorName]?: VendorConfigOf<V> };
 
 export interface AppConfig {
   redis: { url: string; clusterNodes?: string[] };
@@ -228,16 +175,17 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings count as unset: `FOO=` in a .env file must not override a default with "".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = envSchema().safeParse(cleaned);
   const problems: string[] = parsed.success
     ? []
     : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`);
   if (!parsed.success) throw new ConfigError(problems);
-  const e = parsed.data;
+  const e = parsed.data as Env;
+  const all = parsed.data as Record<string, unknown>;
 
   const disabledVendors: AppConfig['disabledVendors'] = [];
   /** All-or-nothing credential groups: none set → vendor disabled; some set → an error naming the rest. */
-  const group = (vendor: string, vars: Record<string, string | undefined>): boolean => {
+  const group: CredentialGroup = (vendor, vars) => {
     const missing = Object.entries(vars).filter(([, v]) => v === undefined).map(([k]) => k);
     if (missing.length === Object.keys(vars).length) {
       disabledVendors.push({ vendor, missing });
@@ -247,36 +195,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     return missing.length === 0;
   };
 
-  const vendors: VendorConfigs = {};
-  if (group('mantago', { MANTAGO_BOT_ID: e.MANTAGO_BOT_ID, MANTAGO_TOKEN: e.MANTAGO_TOKEN, MANTAGO_SECRET: e.MANTAGO_SECRET })) {
-    vendors.mantago = {
-      baseUrl: e.MANTAGO_BASE_URL, botId: e.MANTAGO_BOT_ID!, token: e.MANTAGO_TOKEN!, secret: e.MANTAGO_SECRET!,
-      rateLimit: e.MANTAGO_RATE_LIMIT, batchMax: e.MANTAGO_BATCH_MAX, batchLingerMs: e.MANTAGO_BATCH_LINGER_MS,
-    };
-  }
-  if (group('joinchat', { JOINCHAT_PAGE_ID: e.JOINCHAT_PAGE_ID, JOINCHAT_SECRET: e.JOINCHAT_SECRET })) {
-    vendors.joinchat = {
-      baseUrl: e.JOINCHAT_BASE_URL, pageId: e.JOINCHAT_PAGE_ID!, secret: e.JOINCHAT_SECRET!,
-      signatureHeader: e.JOINCHAT_SIGNATURE_HEADER, rateLimit: e.JOINCHAT_RATE_LIMIT, pageIdFormat: e.JOINCHAT_PAGE_ID_FORMAT,
-    };
-  }
-  if (group('metabot', { METABOT_BOT_ID: e.METABOT_BOT_ID, METABOT_TOKEN: e.METABOT_TOKEN })) {
-    vendors.metabot = {
-      baseUrl: e.METABOT_BASE_URL, botId: e.METABOT_BOT_ID!, token: e.METABOT_TOKEN!,
-      timezone: e.METABOT_TIMEZONE, rateLimit: e.METABOT_RATE_LIMIT, authHeader: e.METABOT_AUTH_HEADER,
-    };
-  }
-  const twin24Auth = twin24AuthFrom(e, problems);
-  if (group('twin24', { 'TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD': twin24Auth ? 'set' : undefined, TWIN24_BOT_ID: e.TWIN24_BOT_ID, TWIN24_CHAT_ID: e.TWIN24_CHAT_ID }) && twin24Auth) {
-    vendors.twin24 = {
-      iamUrl: e.TWIN24_IAM_URL, notifyUrl: e.TWIN24_NOTIFY_URL, analyseUrl: e.TWIN24_ANALYSE_URL,
-      auth: twin24Auth, botId: e.TWIN24_BOT_ID!, chatId: e.TWIN24_CHAT_ID!,
-      rateLimit: e.TWIN24_RATE_LIMIT, batchMax: e.TWIN24_BATCH_MAX, batchLingerMs: e.TWIN24_BATCH_LINGER_MS,
-      pollEveryMs: e.TWIN24_POLL_EVERY, correlateMaxAgeMs: e.TWIN24_CORRELATE_MAX_AGE,
-      correlateWindowMs: e.TWIN24_CORRELATE_WINDOW, statsPageSize: e.TWIN24_STATS_PAGE_SIZE,
-      sessionLookup: e.TWIN24_SESSION_LOOKUP, resultKeys: list(e.TWIN24_RESULT_KEYS),
-      sessionFields: e.TWIN24_SESSION_FIELDS ? list(e.TWIN24_SESSION_FIELDS) : [...new Set([...SEED_SESSION_FIELDS, ...list(e.TWIN24_RESULT_KEYS)])],
-    };
+  const vendors: Record<string, unknown> = {};
+  for (const v of VENDORS) {
+    const built = sliceOf(v).build(all, group, problems);
+    if (built !== undefined) vendors[v] = built;
   }
   // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share one slot.
   if (e.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(e.QUEUE_PREFIX)) {
@@ -293,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Boolean(e.DASHBOARD_OPERATOR_USER) !== Boolean(e.DASHBOARD_OPERATOR_PASSWORD)) problems.push('DASHBOARD_OPERATOR_USER / DASHBOARD_OPERATOR_PASSWORD: set both or neither');
   if (e.DASHBOARD_OPERATOR_USER && e.DASHBOARD_OPERATOR_USER === e.DASHBOARD_USER) problems.push('DASHBOARD_OPERATOR_USER: must differ from DASHBOARD_USER (the user name decides the role)');
   // A lock that expires while this worker still owns the request lets a second worker send the same delivery.
-  const longestLinger = Math.max(e.MANTAGO_BATCH_LINGER_MS, e.TWIN24_BATCH_LINGER_MS);
+  const longestLinger = Math.max(0, ...VENDORS.map((v) => sliceOf(v).lingerMs?.(all) ?? 0));
   const lockNeeds = 2 * (e.VENDOR_TIMEOUT + longestLinger) + e.LEDGER_WRITE_RETRY;
   if (e.DELIVERY_LOCK_DURATION < lockNeeds) {
     problems.push(`DELIVERY_LOCK_DURATION: must be at least 2 × (VENDOR_TIMEOUT + batch linger) + LEDGER_WRITE_RETRY = ${lockNeeds} ms`);
@@ -316,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxResponseBytes: e.VENDOR_MAX_RESPONSE_BYTES, ledgerWriteRetryMs: e.LEDGER_WRITE_RETRY,
     },
     fanoutConcurrency: e.FANOUT_CONCURRENCY,
-    vendors,
+    vendors: vendors as VendorConfigs,
     disabledVendors,
     results: {
       webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET, queueEnabled: e.RESULTS_QUEUE_ENABLED, queueMax: e.RESULTS_QUEUE_MAX,
@@ -336,13 +258,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     } : undefined,
     sendWindow: { defaultTimeZone: e.SEND_WINDOW_TIMEZONE, spreadMs: e.SEND_WINDOW_SPREAD },
   };
-}
-
-function twin24AuthFrom(e: Env, problems: string[]): Twin24Config['auth'] | undefined {
-  if (e.TWIN24_TOKEN) return { kind: 'static', token: e.TWIN24_TOKEN };
-  if (e.TWIN24_EMAIL && e.TWIN24_PASSWORD) {
-    return { kind: 'login', email: e.TWIN24_EMAIL, password: e.TWIN24_PASSWORD, companyId: e.TWIN24_COMPANY_ID, ttlSec: e.TWIN24_TOKEN_TTL };
-  }
-  if (e.TWIN24_EMAIL || e.TWIN24_PASSWORD) problems.push(`${e.TWIN24_EMAIL ? 'TWIN24_PASSWORD' : 'TWIN24_EMAIL'}: required with the other one (or set TWIN24_TOKEN)`);
-  return undefined;
 }

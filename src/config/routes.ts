@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { SAMPLE_ORDER_PAID } from '../events/sample.js';
 import { checkTemplateSyntax } from '../fanout/template.js';
 import { renderRule } from '../fanout/plan.js';
-import { isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
-import { CHANNELS, type Channel } from '../vendors/types.js';
+import { CHANNELS, isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
+import type { Channel } from '../vendors/types.js';
 import { durationMs } from './duration.js';
 import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow, type RouteSendWindow } from './route-extras.js';
 
@@ -99,8 +99,8 @@ export function parseRoutes(raw: unknown, file = '(routes)'): Route[] {
       return;
     }
     const def = vendorDefinition(rule.vendor);
-    if (!def.channels.includes(rule.channel)) {
-      problems.push(`${where}.channel: ${rule.vendor} cannot reach "${rule.channel}" (it serves ${def.channels.join(', ')})`);
+    if (!Object.hasOwn(def.recipients, rule.channel)) {
+      problems.push(`${where}.channel: ${rule.vendor} cannot reach "${rule.channel}" (it serves ${Object.keys(def.recipients).join(', ')})`);
       return;
     }
     if (!rule.enabled) return;

@@ -1,12 +1,16 @@
+import { VENDOR_REGISTRY, VENDORS } from '../vendors/registry.js';
+import type { VendorConfigSlice } from '../vendors/types.js';
 import type { AppConfig } from './env.js';
 
 /** Every secret value the configuration holds, so the redactor can scrub them from any text. */
 export function secretValues(config: AppConfig): string[] {
-  const v = config.vendors;
-  const twin24 = v.twin24?.auth;
+  // Each vendor's slice says which of its values are secret.
+  const vendorSecrets = VENDORS.flatMap((name) => {
+    const built = config.vendors[name];
+    return built === undefined ? [] : (VENDOR_REGISTRY[name].config as unknown as VendorConfigSlice<unknown>).secrets(built);
+  });
   return [
-    v.mantago?.token, v.mantago?.secret, v.joinchat?.secret, v.metabot?.token,
-    twin24?.kind === 'static' ? twin24.token : twin24?.password,
+    ...vendorSecrets,
     ...(config.results.webhookSecret?.split(',').map((x) => x.trim()) ?? []), config.http.ingestToken, config.http.ordersReadToken, config.http.dashboard.password,
     config.http.dashboard.operator?.password,
     ...passwordsInUrls([config.redis.url, ...(config.redis.clusterNodes ?? []), ...(config.outbox ? [config.outbox.databaseUrl] : [])]),

@@ -3,8 +3,7 @@ import type { OrderPaid } from '../events/order-paid.js';
 import type { DeliveryJobData } from '../delivery/types.js';
 import { deliveryId } from '../queues/job-ids.js';
 import { resolveSendWindow } from '../delivery/send-window.js';
-import { vendorDefinition } from '../vendors/registry.js';
-import { channelValue } from '../vendors/types.js';
+import { channelValue, vendorDefinition } from '../vendors/registry.js';
 import { renderTemplate, TemplateError } from './template.js';
 
 /** What the fan-out decides for one rule of one order. */

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { PendingMessages } from '../correlation/pending.js';
+import { PendingMessages } from '../vendors/twin24/correlation/pending.js';
 import { recentPauses } from '../delivery/pause-log.js';
 import { vendorPauseKey } from '../delivery/rate-limiter.js';
 import type { RedisConnection } from '../queues/connection.js';

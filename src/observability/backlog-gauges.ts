@@ -1,4 +1,4 @@
-import { PendingMessages } from '../correlation/pending.js';
+import { PendingMessages } from '../vendors/twin24/correlation/pending.js';
 import { vendorPauseKey } from '../delivery/rate-limiter.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { VENDORS } from '../vendors/registry.js';

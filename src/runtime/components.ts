@@ -2,7 +2,6 @@ import type { AppConfig } from '../config/env.js';
 import { loadRoutesFile } from '../config/routes.js';
 import { createDeliveryWorker } from '../delivery/worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
-import { createCorrelatorWorker } from '../correlation/worker.js';
 import { createResultsHandback } from '../orders/handback.js';
 import { FallbackChains } from '../fallback/chains.js';
 import { createDeadlineWorker } from '../fallback/deadline-worker.js';
@@ -11,13 +10,13 @@ import { createWebhookWorker } from '../orders/webhook.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { enabledVendors, isVendorName, VENDORS } from '../vendors/registry.js';
+import { enabledVendors, isVendorName, vendorComponents, VENDORS } from '../vendors/registry.js';
 import type { Logger } from './logger.js';
 import type { Tracing } from '../observability/tracing.js';
 
 /** The processes a deployment can run; `all` is every one of them in one process (laptop, out of the box). */
-export const WORKER_COMPONENTS = ['fanout', ...VENDORS, 'twin24-correlator', 'results-webhook', 'outbox-relay'] as const;
-export type ComponentName = (typeof WORKER_COMPONENTS)[number];
+export const WORKER_COMPONENTS: readonly string[] = ['fanout', ...VENDORS, ...vendorComponents().map((c) => c.name), 'results-webhook', 'outbox-relay'];
+export type ComponentName = string;
 
 export interface RunningComponent {
   name: string;
@@ -83,13 +82,16 @@ export async function startComponents(names: readonly string[], deps: ComponentD
       }
       const delivery = createDeliveryWorker({ ...full, vendor: name, gate });
       running.push({ name, close: (t) => delivery.close(t) });
-    } else if (name === 'twin24-correlator') {
-      if (!deps.config.vendors.twin24) {
-        deps.logger.warn({ component: name }, 'twin24-correlator is disabled: Twin24 has no credentials');
+    } else if (vendorComponents().some((c) => c.name === name)) {
+      // A part a vendor adds besides its delivery worker (Twin24's correlator): the vendor's folder says how to build it.
+      const { component } = vendorComponents().find((c) => c.name === name)!;
+      const disabled = component.disabledReason(deps.config);
+      if (disabled) {
+        deps.logger.warn({ component: name }, disabled);
         return;
       }
-      const correlator = await createCorrelatorWorker(full);
-      running.push({ name, close: (t) => correlator.close(t) });
+      const started = await component.start(full);
+      running.push({ name, close: (t) => started.close(t) });
     } else if (name === 'results-webhook') {
       if (!deps.config.results.webhookUrl) {
         deps.logger.info({ component: name }, 'results-webhook is off: RESULTS_WEBHOOK_URL is not set');

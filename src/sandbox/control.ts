@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { describeIssues } from './issues.js';
+import { vendorDefinition, VENDORS } from '../vendors/registry.js';
 import { SANDBOX_VENDORS, type Sandbox } from './types.js';
 
 /**
@@ -8,9 +9,11 @@ import { SANDBOX_VENDORS, type Sandbox } from './types.js';
  * (worker children, the CLI). These requests are not vendor traffic: they are never recorded nor faulted.
  */
 
-export type SandboxControl = Omit<Sandbox, 'url' | 'urls' | 'close'>;
+export type SandboxControl = Omit<Sandbox, 'url' | 'urls' | 'vendorEnv' | 'close'>;
 
-const vendor = z.enum(SANDBOX_VENDORS as [string, ...string[]], { message: `must be one of ${SANDBOX_VENDORS.join(', ')}` });
+/** The built-in imitations plus every registered vendor that brings its own. */
+const MOUNTED = [...SANDBOX_VENDORS, ...VENDORS.filter((v) => vendorDefinition(v).sandbox)] as [string, ...string[]];
+const vendor = z.enum(MOUNTED, { message: `must be one of ${MOUNTED.join(', ')}` });
 const tokenVendor = z.enum(['mantago', 'twin24'], { message: 'must be mantago or twin24' });
 
 export const faultsSchema = z.strictObject({
@@ -33,7 +36,7 @@ const windowQuery = z.object({ vendor, windowMs: z.coerce.number().positive(), p
 const faultsBody = z.object({ vendor, faults: faultsSchema });
 const expireBody = z.object({ vendor: tokenVendor });
 
-type Vendor = (typeof SANDBOX_VENDORS)[number];
+type Vendor = (typeof MOUNTED)[number];
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, reply: FastifyReply): T | undefined {
   const parsed = schema.safeParse(value ?? {});

@@ -4,7 +4,9 @@ type VendorKey = 'mantago' | 'joinchat' | 'metabot' | 'twin24';
 const ALL: VendorKey[] = ['mantago', 'joinchat', 'metabot', 'twin24'];
 
 /** The environment that points the given vendors at a running sandbox with the credentials it accepts. */
-export function sandboxEnv(sandbox: Pick<Sandbox, 'urls' | 'credentials'>, vendors: readonly string[] = ALL): Record<string, string> {
+export function sandboxEnv(sandbox: Pick<Sandbox, 'urls' | 'credentials'> & Partial<Pick<Sandbox, 'vendorEnv'>>, vendors?: readonly string[]): Record<string, string> {
+  const brought = sandbox.vendorEnv ?? {};
+  const wanted = vendors ?? [...ALL, ...Object.keys(brought)];
   const c = sandbox.credentials;
   const byVendor: Record<VendorKey, Record<string, string>> = {
     mantago: { MANTAGO_BASE_URL: sandbox.urls.mantago, MANTAGO_BOT_ID: c.mantago.botId, MANTAGO_TOKEN: c.mantago.token, MANTAGO_SECRET: c.mantago.secret },
@@ -15,5 +17,5 @@ export function sandboxEnv(sandbox: Pick<Sandbox, 'urls' | 'credentials'>, vendo
       TWIN24_EMAIL: c.twin24.email, TWIN24_PASSWORD: c.twin24.password, TWIN24_BOT_ID: c.twin24.botId, TWIN24_CHAT_ID: c.twin24.chatId,
     },
   };
-  return Object.assign({}, ...vendors.filter((v): v is VendorKey => ALL.includes(v as VendorKey)).map((v) => byVendor[v]));
+  return Object.assign({}, ...wanted.map((v) => (ALL.includes(v as VendorKey) ? byVendor[v as VendorKey] : brought[v] ?? {})));
 }

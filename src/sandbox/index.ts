@@ -1,11 +1,12 @@
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { faultsSchema, registerControl, type SandboxControl } from './control.js';
-import { JoinchatPage } from './joinchat.js';
-import { MantagoAccount } from './mantago.js';
-import { MetabotBot } from './metabot.js';
+import { JoinchatPage } from '../vendors/joinchat/sandbox.js';
+import { MantagoAccount } from '../vendors/mantago/sandbox.js';
+import { MetabotBot } from '../vendors/metabot/sandbox.js';
 import { FaultInjector, mountVendor, Recorder } from './recorder.js';
-import { Twin24Account } from './twin24.js';
+import { Twin24Account } from '../vendors/twin24/sandbox/account.js';
+import { vendorDefinition, VENDORS } from '../vendors/registry.js';
 import type { Sandbox, SandboxCredentials, SandboxOptions, SandboxUrls } from './types.js';
 
 /**
@@ -14,7 +15,7 @@ import type { Sandbox, SandboxCredentials, SandboxOptions, SandboxUrls } from '.
  */
 
 export * from './types.js';
-export { joinchatSignature } from './joinchat.js';
+export { joinchatSignature } from '../vendors/joinchat/sandbox.js';
 
 /** Where each vendor lives on the sandbox's one port. Clients append the vendor's own paths to these. */
 export const SANDBOX_PREFIXES = {
@@ -42,12 +43,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const joinchat = new JoinchatPage(opts.credentials?.joinchat);
   const metabot = new MetabotBot(opts.credentials?.metabot);
   const twin24 = new Twin24Account(opts.credentials?.twin24, opts.twin24);
+  // Every other vendor brings its imitation in its definition (src/vendors/<name>/): nothing to add here.
+  const brought = VENDORS.flatMap((v) => {
+    const sandbox = vendorDefinition(v).sandbox;
+    return sandbox ? [{ vendor: v, instance: sandbox.create() }] : [];
+  });
+  for (const { vendor, instance } of brought) Object.assign(instance.credentials, opts.credentials?.[vendor] ?? {});
   // Live references: a MantaGO rotation shows up here at once.
   const credentials: SandboxCredentials = {
     mantago: mantago.credentials,
     joinchat: joinchat.credentials,
     metabot: metabot.credentials,
     twin24: twin24.credentials,
+    ...Object.fromEntries(brought.map((b) => [b.vendor, b.instance.credentials])),
   };
 
   const control: SandboxControl = {
@@ -63,6 +71,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       faults.clear();
       mantago.reset();
       twin24.reset();
+      for (const b of brought) b.instance.reset?.();
     },
   };
 
@@ -75,11 +84,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   await mountVendor(app, rt, { vendor: 'twin24', prefix: p.twin24Iam, routes: twin24.iamRoutes() });
   await mountVendor(app, rt, { vendor: 'twin24', prefix: p.twin24Notify, routes: twin24.notifyRoutes() });
   await mountVendor(app, rt, { vendor: 'twin24', prefix: p.twin24Analyse, routes: twin24.analyseRoutes() });
+  for (const { vendor, instance } of brought) {
+    for (const [prefix, routes] of Object.entries(instance.mounts)) await mountVendor(app, rt, { vendor, prefix, routes });
+  }
   await registerControl(app, control);
 
   await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const url = baseUrl(app.server.address() as AddressInfo);
   const urls = Object.fromEntries(Object.entries(p).map(([k, prefix]) => [k, url + prefix])) as unknown as SandboxUrls;
 
-  return { ...control, url, urls, close: async () => { await app.close(); } };
+  const vendorEnv = Object.fromEntries(brought.map((b) => [b.vendor, b.instance.env(url)]));
+  return { ...control, url, urls, vendorEnv, close: async () => { await app.close(); } };
 }

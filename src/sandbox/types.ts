@@ -6,9 +6,12 @@ export interface SandboxCredentials {
   /** authHeader: which header must carry `Bearer <token>` (Authorization, or the seed's "Authentication"). */
   metabot: { botId: string; token: string; authHeader: string };
   twin24: { email: string; password: string; staticToken: string; botId: string; chatId: string };
+  /** Vendors whose definition brings its own sandbox (src/vendors/<name>/), by vendor name. */
+  [vendor: string]: Record<string, string>;
 }
 
-export type SandboxVendor = 'mantago' | 'joinchat' | 'metabot' | 'twin24';
+/** The four built-in imitations, or any vendor whose definition brings a sandbox. */
+export type SandboxVendor = 'mantago' | 'joinchat' | 'metabot' | 'twin24' | (string & {});
 export const SANDBOX_VENDORS: readonly SandboxVendor[] = ['mantago', 'joinchat', 'metabot', 'twin24'];
 
 export interface VendorFaults {
@@ -114,6 +117,8 @@ export interface Sandbox {
   /** http://127.0.0.1:PORT */
   url: string;
   urls: SandboxUrls;
+  /** For each vendor whose definition brings its sandbox: the environment pointing that vendor here. */
+  vendorEnv: Record<string, Record<string, string>>;
   /** What it currently accepts (the MantaGO pair changes after a rotation). */
   credentials: SandboxCredentials;
   /** Every request, accepted or rejected, in arrival order. */

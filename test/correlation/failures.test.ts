@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCorrelatorWorker } from '../../src/correlation/worker.js';
+import { createCorrelatorWorker } from '../../src/vendors/twin24/correlation/worker.js';
 import { isVendorError } from '../../src/delivery/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { waitFor } from '../support/wait.js';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORRELATE_SCHEDULER_ID, upsertCorrelateScheduler } from '../../src/correlation/worker.js';
+import { CORRELATE_SCHEDULER_ID, upsertCorrelateScheduler } from '../../src/vendors/twin24/correlation/worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { createRedis } from '../../src/queues/connection.js';
 import { QUEUES } from '../../src/queues/names.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeQuery } from '../../src/correlation/analyse-client.js';
-import { isResultPresent, statusMeaning } from '../../src/correlation/status.js';
-import { coveringSpans, coveringWindows, twin24Instant } from '../../src/correlation/windows.js';
+import { encodeQuery } from '../../src/vendors/twin24/correlation/analyse-client.js';
+import { isResultPresent, statusMeaning } from '../../src/vendors/twin24/correlation/status.js';
+import { coveringSpans, coveringWindows, twin24Instant } from '../../src/vendors/twin24/correlation/windows.js';
 import { notificationId, toNotification } from '../../src/orders/handback.js';
 import { signWebhook, verifyWebhook, webhookSigners } from '../../src/orders/webhook-signature.js';
 

@@ -1,8 +1,9 @@
+import { vendorSecretVariables } from '../../src/config/env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { sandboxEnv } from '../support/config.js';
-import { envFileEntries, envSchemaKeys, readRepoFile } from './support.js';
+import { envFileEntries, envSchemaKeys, envSourceText, readRepoFile } from './support.js';
 
 const text = readRepoFile('.env.example');
 const entries = envFileEntries(text);
@@ -11,7 +12,7 @@ const lines = text.split('\n');
 const active = Object.fromEntries(entries.filter((e) => !e.commented).map((e) => [e.name, e.value]));
 /** Values that must come from a secret store: marked [SECRET] in the comment right above them. */
 const SECRETS = ['MANTAGO_TOKEN', 'MANTAGO_SECRET', 'JOINCHAT_SECRET', 'METABOT_TOKEN', 'TWIN24_TOKEN', 'TWIN24_PASSWORD',
-  'RESULTS_WEBHOOK_SECRET', 'INGEST_TOKEN', 'DASHBOARD_PASSWORD'];
+  'RESULTS_WEBHOOK_SECRET', 'INGEST_TOKEN', 'DASHBOARD_PASSWORD', ...vendorSecretVariables()];
 /** In docker-compose.yml every service reaches the sandbox as http://sandbox:4010. */
 const COMPOSE_SANDBOX = 'http://sandbox:4010';
 
@@ -32,7 +33,7 @@ describe('.env.example', () => {
   });
 
   it('names the real default in the comment above each line the compose setup changes', () => {
-    const schemaText = readRepoFile('src', 'config', 'env.ts');
+    const schemaText = envSourceText();
     let checked = 0;
     for (const name of Object.keys(active)) {
       const literal = new RegExp(`^\\s+${name}:.*\\.default\\('([^']+)'\\)`, 'm').exec(schemaText)?.[1];

@@ -1,3 +1,4 @@
+import { vendorSecretVariables } from '../../src/config/env.js';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -243,6 +244,6 @@ describe('Kubernetes Secret example', () => {
     const known = new Set([...envSchemaKeys(), ...KEDA_ONLY_VARS]);
     expect(Object.keys(data).filter((k) => !known.has(k))).toEqual([]);
     for (const k of ['MANTAGO_TOKEN', 'MANTAGO_SECRET', 'JOINCHAT_SECRET', 'METABOT_TOKEN', 'TWIN24_TOKEN', 'TWIN24_PASSWORD',
-      'RESULTS_WEBHOOK_SECRET', 'INGEST_TOKEN', 'DASHBOARD_PASSWORD']) expect(Object.keys(data)).toContain(k);
+      'RESULTS_WEBHOOK_SECRET', 'INGEST_TOKEN', 'DASHBOARD_PASSWORD', ...vendorSecretVariables()]) expect(Object.keys(data)).toContain(k);
   });
 });

@@ -13,6 +13,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { crdSchemas } from './crd-schemas.js';
+import { envVariableNames } from '../../src/config/env.js';
 
 /** Static checks of the packaging files (no Docker engine or cluster needed). Paths are from the repo root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -103,15 +104,19 @@ export function sourceOfBuiltFile(distPath: string): string | undefined {
   return m ? `${m[1]}.ts` : undefined;
 }
 
-/** The variable names declared in `envSchema` of src/config/env.ts (read from the source, so nothing is missed). */
+/** Every variable the config reads: the core schema plus each vendor's slice (src/vendors/<name>/config.ts). */
 export function envSchemaKeys(): string[] {
-  const text = readRepoFile('src', 'config', 'env.ts');
-  const start = text.indexOf('const envSchema = z.object({');
-  const end = text.indexOf('\n});', start);
-  if (start < 0 || end < 0) throw new Error('src/config/env.ts: cannot find `const envSchema = z.object({ ... });`');
-  const keys = [...text.slice(start, end).matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
-  if (keys.length < 10) throw new Error(`src/config/env.ts: found only ${keys.length} envSchema keys, the parser needs updating`);
+  const keys = envVariableNames();
+  if (keys.length < 10) throw new Error(`src/config/env.ts: found only ${keys.length} variables`);
   return keys;
+}
+
+/** The source declaring the variables: src/config/env.ts and every vendor's config slice. */
+export function envSourceText(): string {
+  const vendors = readdirSync(repoPath('src', 'vendors'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(repoPath('src', 'vendors', d.name, 'config.ts')))
+    .map((d) => readRepoFile('src', 'vendors', d.name, 'config.ts'));
+  return [readRepoFile('src', 'config', 'env.ts'), ...vendors].join('\n');
 }
 
 /** `NAME=value` lines of an env file; `commented` also reads `# NAME=value` (the documented defaults). */

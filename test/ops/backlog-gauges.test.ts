@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PendingMessages } from '../../src/correlation/pending.js';
+import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
 import { VendorRateLimiter } from '../../src/delivery/rate-limiter.js';
 import { DROPPED_DEFAULT_METRICS, Metrics } from '../../src/observability/metrics.js';
 import { QueueDepthGauges } from '../../src/observability/queue-depth.js';

@@ -2,16 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
 import { NO_REDIS_MESSAGE, planStartup } from '../../src/quickstart/startup-plan.js';
 import { StartupError } from '../../src/runtime/exit-codes.js';
+import { VENDORS } from '../../src/vendors/registry.js';
 
 const REAL = {
   MANTAGO_BOT_ID: 'b', MANTAGO_TOKEN: 'token-mantago', MANTAGO_SECRET: 'secret-mantago', JOINCHAT_PAGE_ID: 'p', JOINCHAT_SECRET: 'secret-joinchat',
   METABOT_BOT_ID: '1', METABOT_TOKEN: 'token-metabot', TWIN24_TOKEN: 'token-twin24', TWIN24_BOT_ID: 'b', TWIN24_CHAT_ID: 'c',
+  HTTP_VENDOR_URL: 'https://gw.example.com/notify', HTTP_VENDOR_SECRET: 'a-gateway-secret-of-24-bytes+',
 };
 const machine = (localRedisAnswers: boolean, redisServerOnPath = true) => ({ localRedisAnswers, redisServerOnPath });
 
 describe('what npm start brings up itself', () => {
   it('nothing configured, nothing on 6379: embedded Redis, every vendor in the sandbox, examples seeded', () => {
-    expect(planStartup({}, machine(false))).toEqual({ embeddedRedis: true, sandboxVendors: ['mantago', 'joinchat', 'metabot', 'twin24'], seedExamples: true });
+    expect(planStartup({}, machine(false))).toEqual({ embeddedRedis: true, sandboxVendors: VENDORS, seedExamples: true });
   });
 
   it('a Redis answering on 127.0.0.1:6379 is used instead of an embedded one', () => {
@@ -20,7 +22,7 @@ describe('what npm start brings up itself', () => {
 
   it('REDIS_URL set: never embeds, and seeds nothing even with the sandbox', () => {
     expect(planStartup({ REDIS_URL: 'redis://redis.internal:6379' }, machine(false, false))).toEqual({
-      embeddedRedis: false, sandboxVendors: ['mantago', 'joinchat', 'metabot', 'twin24'], seedExamples: false,
+      embeddedRedis: false, sandboxVendors: VENDORS, seedExamples: false,
     });
   });
 

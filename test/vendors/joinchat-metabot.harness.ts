@@ -25,7 +25,7 @@ import { sandboxEnv, testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
-export type RigVendor = 'joinchat' | 'metabot';
+export type RigVendor = 'joinchat' | 'metabot' | 'http';
 
 /** One Redis and one sandbox per test file; everything else is per test (fresh queue prefix). */
 export interface Rig {

@@ -6,8 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyseClient, type MessageStat, type SessionStat } from '../../src/correlation/analyse-client.js';
-import { isResultPresent } from '../../src/correlation/status.js';
+import { AnalyseClient, type MessageStat, type SessionStat } from '../../src/vendors/twin24/correlation/analyse-client.js';
+import { isResultPresent } from '../../src/vendors/twin24/correlation/status.js';
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createVendorHttp } from '../../src/vendors/http.js';

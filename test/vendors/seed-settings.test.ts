@@ -8,7 +8,7 @@ import { RetryableVendorError, type VendorError } from '../../src/delivery/error
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { planFanout } from '../../src/fanout/plan.js';
-import { AnalyseClient } from '../../src/correlation/analyse-client.js';
+import { AnalyseClient } from '../../src/vendors/twin24/correlation/analyse-client.js';
 import { createVendorHttp } from '../../src/vendors/http.js';
 import { MantagoClient } from '../../src/vendors/mantago/client.js';
 import { MetabotClient } from '../../src/vendors/metabot/client.js';

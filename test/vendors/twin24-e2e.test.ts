@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PendingMessages } from '../../src/correlation/pending.js';
+import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
 import type { OrderPaid } from '../../src/events/order-paid.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { deliveryQueueName } from '../../src/queues/names.js';

@@ -3,7 +3,7 @@
  * failures, retries and batching, asserted on what the sandbox received and what Redis holds.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PendingMessages, type PendingMessage } from '../../src/correlation/pending.js';
+import { PendingMessages, type PendingMessage } from '../../src/vendors/twin24/correlation/pending.js';
 import type { Delivery, VendorAdapter } from '../../src/delivery/types.js';
 import { createVendorHttp } from '../../src/vendors/http.js';
 import { createTwin24Adapter } from '../../src/vendors/twin24/adapter.js';

@@ -1,11 +1,12 @@
-import type { JoinchatConfig } from '../../config/env.js';
+import { joinchatConfig, type JoinchatConfig } from './config.js';
 import type { VendorDefinition } from '../types.js';
 import { createJoinchatAdapter } from './adapter.js';
 import { joinchatPayloadSchema, type JoinchatPayload } from './payload.js';
 
 export const joinchatVendor: VendorDefinition<JoinchatPayload, JoinchatConfig> = {
   name: 'joinchat',
-  channels: ['messenger'],
+  recipients: { messenger: (event) => event.customer.channels.messenger },
+  config: joinchatConfig,
   payloadSchema: joinchatPayloadSchema,
   // Our event says psid; JoinChat calls the page-scoped id `id`.
   address: (message, event) => {
@@ -14,4 +15,5 @@ export const joinchatVendor: VendorDefinition<JoinchatPayload, JoinchatConfig> =
   },
   configFrom: (vendors) => vendors.joinchat,
   createAdapter: createJoinchatAdapter,
+  docs: 'docs/vendors/joinchat.md',
 };

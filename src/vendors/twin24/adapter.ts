@@ -1,5 +1,5 @@
 import type { Twin24Config } from '../../config/env.js';
-import { PendingMessages } from '../../correlation/pending.js';
+import { PendingMessages } from './correlation/pending.js';
 import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError } from '../../delivery/errors.js';
 import type { AdapterContext, Delivery, SendOutcome, VendorAdapter } from '../../delivery/types.js';
 import { createTwin24Auth } from './auth.js';

@@ -1,4 +1,4 @@
-import { PendingMessages, type PendingMessage } from '../../correlation/pending.js';
+import { PendingMessages, type PendingMessage } from './correlation/pending.js';
 
 /**
  * Coalesces the pending-set writes of deliveries acknowledged together (one vendor request acknowledges up to

@@ -1,9 +1,10 @@
-import type { Twin24Config } from '../config/env.js';
-import { isVendorError } from '../delivery/errors.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { DeliveryPatch, DeliveryStatus, OrderRecords } from '../orders/record.js';
-import type { Logger } from '../runtime/logger.js';
-import { NO_TRACING, type Tracing } from '../observability/tracing.js';
+import { VENDOR } from '../errors.js';
+import type { Twin24Config } from '../../../config/env.js';
+import { isVendorError } from '../../../delivery/errors.js';
+import type { Metrics } from '../../../observability/metrics.js';
+import type { DeliveryPatch, DeliveryStatus, OrderRecords } from '../../../orders/record.js';
+import type { Logger } from '../../../runtime/logger.js';
+import { NO_TRACING, type Tracing } from '../../../observability/tracing.js';
 import type { AnalyseClient, MessageStat, PagingStats } from './analyse-client.js';
 import type { PendingEntry, PendingMessages, PendingProgress } from './pending.js';
 import { lookUpSessions, type SessionLookupMemory } from './sessions.js';
@@ -56,7 +57,6 @@ export interface TickSummary {
 }
 
 export const DEFAULT_SKEW_PAD_MS = 120_000;
-const VENDOR = 'twin24';
 /** Record writes in flight at once (each also enqueues the hand-back notification). */
 const WRITE_CONCURRENCY = 32;
 

@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from '../orders/record.js';
+import type { DeliveryStatus } from '../../../orders/record.js';
 
 /**
  * What a Twin24 message status means for the delivery record. Twin24 publishes no list of statuses: the seed shows

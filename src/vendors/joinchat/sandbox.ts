@@ -1,8 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { describeIssue } from './issues.js';
-import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
-import type { SandboxCredentials } from './types.js';
+import { describeIssue } from '../../sandbox/issues.js';
+import type { Outcome, VendorRequest, VendorRoute } from '../../sandbox/recorder.js';
+import type { SandboxCredentials } from '../../sandbox/types.js';
 
 /**
  * JoinChat (Facebook Messenger): the body is signed with HMAC-SHA256 over its exact bytes, and every message

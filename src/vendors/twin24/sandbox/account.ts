@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { describeIssues } from './issues.js';
-import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
-import { MESSAGE_ITEM_KEYS, SESSION_ITEM_KEYS, Twin24Timeline } from './twin24-timeline.js';
-import type { SandboxCredentials, Twin24TimelineOptions } from './types.js';
-import { answerQuery, BadQuery, flag, parseWindow, pick, type Query } from './twin24-query.js';
+import { describeIssues } from '../../../sandbox/issues.js';
+import type { Outcome, VendorRequest, VendorRoute } from '../../../sandbox/recorder.js';
+import { MESSAGE_ITEM_KEYS, SESSION_ITEM_KEYS, Twin24Timeline } from './timeline.js';
+import type { SandboxCredentials, Twin24TimelineOptions } from '../../../sandbox/types.js';
+import { answerQuery, BadQuery, flag, parseWindow, pick, type Query } from './query.js';
 
 /**
  * Twin24 (WhatsApp): IAM login/refresh with expiring tokens, the notify send, and the analyse statistics that a

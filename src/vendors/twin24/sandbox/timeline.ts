@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Twin24MessageView, Twin24Outcome, Twin24TimelineOptions } from './types.js';
+import type { Twin24MessageView, Twin24Outcome, Twin24TimelineOptions } from '../../../sandbox/types.js';
 
 /**
  * The life of each Twin24 message after it was accepted: CREATED -> PENDING -> outcome, and for a DELIVERED one a

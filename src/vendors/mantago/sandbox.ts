@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { describeIssues } from './issues.js';
-import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
-import type { SandboxCredentials } from './types.js';
+import { describeIssues } from '../../sandbox/issues.js';
+import type { Outcome, VendorRequest, VendorRoute } from '../../sandbox/recorder.js';
+import type { SandboxCredentials } from '../../sandbox/types.js';
 
 /**
  * MantaGO (LINE / Facebook pushes), as docs/vendors/mantago.md describes it: Bearer token + botId in query and body + secret in

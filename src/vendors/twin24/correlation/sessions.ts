@@ -1,4 +1,4 @@
-import { PermanentVendorError } from '../delivery/errors.js';
+import { PermanentVendorError } from '../../../delivery/errors.js';
 import type { PagingStats, SessionStat } from './analyse-client.js';
 import type { CorrelatorDeps, FailureLog, RecordWriter, TickSummary } from './correlator.js';
 import type { PendingEntry } from './pending.js';

@@ -1,10 +1,10 @@
 import { isAxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { jitteredBackoff } from '../delivery/backoff.js';
-import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError } from '../delivery/errors.js';
-import type { VendorCallMetrics } from '../delivery/types.js';
-import type { Twin24TokenSource } from '../vendors/twin24/auth.js';
-import { classifyTwin24Failure, VENDOR } from '../vendors/twin24/errors.js';
+import { jitteredBackoff } from '../../../delivery/backoff.js';
+import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError } from '../../../delivery/errors.js';
+import type { VendorCallMetrics } from '../../../delivery/types.js';
+import type { Twin24TokenSource } from '../auth.js';
+import { classifyTwin24Failure, VENDOR } from '../errors.js';
 import { twin24Instant, type TimeWindow } from './windows.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RedisConnection } from '../queues/connection.js';
+import type { RedisConnection } from '../../../queues/connection.js';
 
 /** A Twin24 message waiting to be tied to its chat session and the bot's result. */
 export interface PendingMessage {

@@ -1,22 +1,23 @@
 import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
-import type { AppConfig, Twin24Config } from '../config/env.js';
-import { isVendorError } from '../delivery/errors.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { OrderRecords } from '../orders/record.js';
-import type { RedisConnection } from '../queues/connection.js';
-import { JOB_NAMES, QUEUES } from '../queues/names.js';
-import { closeWorker } from '../runtime/close-worker.js';
-import type { Logger } from '../runtime/logger.js';
-import { createTwin24Auth, type Twin24TokenSource } from '../vendors/twin24/auth.js';
-import { RedisLock } from '../vendors/twin24/lock.js';
-import { createVendorHttp } from '../vendors/http.js';
+import type { AppConfig, Twin24Config } from '../../../config/env.js';
+import { isVendorError } from '../../../delivery/errors.js';
+import type { Metrics } from '../../../observability/metrics.js';
+import type { OrderRecords } from '../../../orders/record.js';
+import type { RedisConnection } from '../../../queues/connection.js';
+import { JOB_NAMES, QUEUES } from '../../../queues/names.js';
+import { closeWorker } from '../../../runtime/close-worker.js';
+import type { Logger } from '../../../runtime/logger.js';
+import { createTwin24Auth, type Twin24TokenSource } from '../auth.js';
+import { VENDOR } from '../errors.js';
+import { RedisLock } from '../lock.js';
+import { createVendorHttp } from '../../http.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
-import { lockOptions } from '../queues/options.js';
+import { lockOptions } from '../../../queues/options.js';
 import { PendingMessages } from './pending.js';
-import { openQueue, openWorker } from '../queues/open-queue.js';
-import { NO_TRACING, type Tracing } from '../observability/tracing.js';
-import { withVendorCallSpans } from '../delivery/vendor-call-spans.js';
+import { openQueue, openWorker } from '../../../queues/open-queue.js';
+import { NO_TRACING, type Tracing } from '../../../observability/tracing.js';
+import { withVendorCallSpans } from '../../../delivery/vendor-call-spans.js';
 
 /** The one scheduler id: upserting it again (every replica does at start-up) replaces it, never duplicates it. */
 export const CORRELATE_SCHEDULER_ID = 'twin24-correlate';
@@ -85,7 +86,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
         if (isVendorError(e) && e.kind === 'rate_limited') {
           const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
           await connection.set(pauseKey, '1', 'PX', Math.max(1, ms));
-          metrics.rateLimited.inc({ vendor: 'twin24' });
+          metrics.rateLimited.inc({ vendor: VENDOR });
         }
         // Pending messages are untouched by a failure; the job fails with the reason and the next tick resumes.
         throw e;

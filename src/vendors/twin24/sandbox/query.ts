@@ -1,4 +1,4 @@
-import type { Outcome } from './recorder.js';
+import type { Outcome } from '../../../sandbox/recorder.js';
 
 /** The statistics query of the sandbox's Twin24 analyse API: times, paging (with the server's limit cap), fields. */
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { describeIssues } from './issues.js';
-import type { Outcome, VendorRequest, VendorRoute } from './recorder.js';
-import type { SandboxCredentials } from './types.js';
+import { describeIssues } from '../../sandbox/issues.js';
+import type { Outcome, VendorRequest, VendorRoute } from '../../sandbox/recorder.js';
+import type { SandboxCredentials } from '../../sandbox/types.js';
 
 /** Metabot: schedule a job (a script, trigger or broadcast) in a bot. Errors follow Laravel: 401, 404, 422. */
 
