@@ -121,9 +121,15 @@ describe('Redis Cluster (3 masters)', () => {
         const records = await Promise.all(orders.map((o) => clusterProducer.getOrder(o.orderId)));
         return records.every((r) => {
           const live = r?.deliveries.filter((d) => d.status !== 'skipped') ?? [];
-          return live.length === 4 && live.every((d) => (d.vendor === 'twin24' ? twin24Final.has(d.status) : d.status === 'sent'));
+          // The example routes chain whatsapp-confirmation → line-confirmation: a fired link is a fifth delivery.
+          const primaries = live.filter((d) => !d.chain || d.chain.link === 0);
+          const fallbacks = live.filter((d) => d.chain && d.chain.link > 0);
+          const whatsapp = primaries.find((d) => d.vendor === 'twin24');
+          const wantFallback = whatsapp !== undefined && ['undelivered', 'error', 'expired'].includes(whatsapp.status);
+          return primaries.length === 4 && primaries.every((d) => (d.vendor === 'twin24' ? twin24Final.has(d.status) : d.status === 'sent'))
+            && (wantFallback ? fallbacks.length === 1 && fallbacks[0]!.status === 'sent' : fallbacks.length === 0);
         });
-      }, 'all four vendors sent and each Twin24 message correlated to a final status, on the cluster', 60_000, 250);
+      }, 'all four vendors sent, each Twin24 message correlated to a final status, and each undelivered one followed by its LINE fallback, on the cluster', 60_000, 250);
       await waitFor(() => orders.every((o) => hooks.some((h) => h.orderId === o.orderId && twin24Final.has(h.status))),
         'the webhook to get each Twin24 final status', 30_000, 200);
       expect(logs.filter((l) => /CROSSSLOT|MOVED|\bASK\b|"level":"(error|fatal)"/.test(l))).toEqual([]);
