@@ -8,17 +8,31 @@ import axios from 'axios';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { OrderPaid } from '../../src/events/order-paid.js';
-import { bareTarget } from './targets.js';
+import { bareTarget, MIXED_TARGETS, type BareTarget, type MixedTarget } from './targets.js';
 
 const env = process.env;
-const target = bareTarget(env.BARE_VENDOR ?? '', env);
+// BARE_VENDOR=mixed: each job names its target ({ target, event }), the 4-rules-per-order workload.
+const mixed = env.BARE_VENDOR === 'mixed';
+const targets = new Map<string, BareTarget>(mixed
+  ? MIXED_TARGETS.map((t) => [t, bareTarget(t, env)])
+  : [['only', bareTarget(env.BARE_VENDOR ?? '', env)]]);
 const client = axios.create({ timeout: 10_000, httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }) });
 const connection = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 
-const worker = new Worker<OrderPaid>(
+type BareJob = OrderPaid | { target: MixedTarget; event: OrderPaid };
+
+const worker = new Worker<BareJob>(
   env.BARE_QUEUE ?? 'bare',
   async (job) => {
-    await client.post(target.url, target.body(job.data), { headers: target.headers });
+    const data = job.data as { target?: MixedTarget; event?: OrderPaid };
+    const target = targets.get(mixed ? String(data.target) : 'only')!;
+    const event = (mixed ? data.event : job.data) as OrderPaid;
+    if (target.signed) {
+      const { raw, headers } = target.signed(event);
+      await client.post(target.url, raw, { headers });
+    } else {
+      await client.post(target.url, target.body(event), { headers: target.headers });
+    }
   },
   { connection, prefix: env.BARE_PREFIX ?? 'bare', concurrency: Number(env.BARE_CONCURRENCY ?? 100) },
 );

@@ -1,3 +1,4 @@
+import { signJoinchatBody } from '../../src/vendors/joinchat/sign.js';
 import type { OrderPaid } from '../../src/events/order-paid.js';
 
 /**
@@ -8,7 +9,13 @@ export interface BareTarget {
   url: string;
   headers: Record<string, string>;
   body(event: OrderPaid): unknown;
+  /** Headers that depend on the exact body (JoinChat's signature); the body is then sent as this very string. */
+  signed?(event: OrderPaid): { raw: string; headers: Record<string, string> };
 }
+
+/** The targets the 4-rules-per-order baseline sends to: one message each, like the example rules. */
+export const MIXED_TARGETS = ['mantago-line', 'mantago-facebook', 'joinchat', 'twin24'] as const;
+export type MixedTarget = (typeof MIXED_TARGETS)[number];
 
 export function bareTarget(vendor: string, env: NodeJS.ProcessEnv): BareTarget {
   const need = (name: string) => {
@@ -48,5 +55,44 @@ export function bareTarget(vendor: string, env: NodeJS.ProcessEnv): BareTarget {
       }),
     };
   }
-  throw new Error(`no baseline target for vendor "${vendor}" (metabot, twin24)`);
+  if (vendor === 'mantago-line' || vendor === 'mantago-facebook') {
+    const line = vendor === 'mantago-line';
+    return {
+      url: `${need('MANTAGO_BASE_URL')}/openapi/broadcast?botId=${encodeURIComponent(need('MANTAGO_BOT_ID'))}`,
+      headers: { authorization: `Bearer ${need('MANTAGO_TOKEN')}` },
+      body: (e) => ({
+        botId: need('MANTAGO_BOT_ID'),
+        clientIds: [line ? e.customer.channels.lineUserId : e.customer.channels.facebookUserId],
+        platform: line ? 'line' : 'facebook',
+        secret: need('MANTAGO_SECRET'),
+        ...(line
+          ? { intentId: 'rb2kYmMdW', name: 'order-paid-line' }
+          : { message: `Thank you ${e.customer.name}! Order ${e.orderId} is paid: ${e.total.toFixed(2)} ${e.currency}.`, fbTag: 'POST_PURCHASE_UPDATE', name: 'order-paid-facebook' }),
+      }),
+    };
+  }
+  if (vendor === 'joinchat') {
+    const secret = need('JOINCHAT_SECRET');
+    const body = (e: OrderPaid) => ({
+      recipient: { id: e.customer.channels.messenger?.psid },
+      message: {
+        template_type: 'receipt', recipient_name: e.customer.name, order_number: e.orderId, currency: e.currency,
+        payment_method: 'Paid online', timestamp: Math.floor(Date.parse(e.paidAt) / 1000), summary: { total_cost: e.total },
+        elements: e.items.map((item) => ({ title: item.name.slice(0, 80), quantity: item.quantity, price: item.unitPrice, currency: e.currency })),
+      },
+      tag: 'POST_PURCHASE_UPDATE',
+      delay: 5,
+    });
+    return {
+      url: `${need('JOINCHAT_BASE_URL')}/send_message`,
+      headers: {},
+      body,
+      signed(e) {
+        // page_id as a JSON integer, written by hand (it exceeds 2^53), then signed over the exact bytes sent.
+        const raw = `{"page_id":${need('JOINCHAT_PAGE_ID')},${JSON.stringify(body(e)).slice(1)}`;
+        return { raw, headers: { 'content-type': 'application/json', 'x-joinchat-signature': signJoinchatBody(raw, secret) } };
+      },
+    };
+  }
+  throw new Error(`no baseline target for vendor "${vendor}" (metabot, twin24, mantago-line, mantago-facebook, joinchat)`);
 }

@@ -16,7 +16,10 @@ export interface OurPipeline {
   producer: OrderNotifyProducer;
   fanout?: NodeChild;
   vendorProcs: NodeChild[];
+  /** The first vendor's delivery queue. */
   deliveries: Queue;
+  /** Every vendor's delivery queue (opts.vendors, or the one vendor). */
+  deliveryQueues: Map<BenchVendor, Queue>;
   orders: Queue;
   children(): NodeChild[];
   stop(): Promise<void>;
@@ -24,6 +27,9 @@ export interface OurPipeline {
 
 export interface PipelineOptions {
   vendor: BenchVendor;
+  /** Several vendor processes (one each) instead of `vendor` alone, with `routesFile` saying what the fan-out makes. */
+  vendors?: BenchVendor[];
+  routesFile?: string;
   prefix: string;
   /** Start the fan-out process (off when deliveries are put in the vendor queue directly). */
   fanout?: boolean;
@@ -33,15 +39,19 @@ export interface PipelineOptions {
 }
 
 export async function startOurPipeline(ctx: BenchContext, opts: PipelineOptions): Promise<OurPipeline> {
-  const env = workerEnv(ctx.redis.url, opts.prefix, ctx.sandbox, { ROUTES_FILE: oneRuleRoutesFile(opts.vendor), ...opts.env });
+  const env = workerEnv(ctx.redis.url, opts.prefix, ctx.sandbox, { ROUTES_FILE: opts.routesFile ?? oneRuleRoutesFile(opts.vendor), ...opts.env });
+  const vendors = opts.vendors ?? [opts.vendor];
   const spawnOpts = (name: string) => ({ name: `${opts.prefix}-${name}`, env, runtime: ctx.runtime, logDir: ctx.logDir, profileDir: ctx.profileDir });
   const starting: Array<Promise<NodeChild>> = [];
   if (opts.fanout !== false) starting.push(startWorkerProcess('workers/fanout.ts', spawnOpts('fanout')));
-  for (let k = 0; k < (opts.vendorProcesses ?? 1); k++) starting.push(startWorkerProcess(`workers/${opts.vendor}.ts`, spawnOpts(`${opts.vendor}-${k}`)));
+  for (const vendor of vendors) {
+    for (let k = 0; k < (opts.vendorProcesses ?? 1); k++) starting.push(startWorkerProcess(`workers/${vendor}.ts`, spawnOpts(`${vendor}-${k}`)));
+  }
   const started = await Promise.all(starting);
   const fanout = opts.fanout !== false ? started.shift() : undefined;
   const producer = createProducer({ redisUrl: ctx.redis.url, prefix: opts.prefix });
-  const deliveries = new Queue(deliveryQueueName(opts.vendor), { connection: ctx.redis.client, prefix: opts.prefix });
+  const deliveryQueues = new Map(vendors.map((v) => [v, new Queue(deliveryQueueName(v), { connection: ctx.redis.client, prefix: opts.prefix })]));
+  const deliveries = deliveryQueues.get(vendors[0]!)!;
   const orders = new Queue(QUEUES.orders, { connection: ctx.redis.client, prefix: opts.prefix });
   const pipeline: OurPipeline = {
     prefix: opts.prefix,
@@ -49,12 +59,13 @@ export async function startOurPipeline(ctx: BenchContext, opts: PipelineOptions)
     fanout,
     vendorProcs: started,
     deliveries,
+    deliveryQueues,
     orders,
     children: () => [...(pipeline.fanout ? [pipeline.fanout] : []), ...pipeline.vendorProcs],
     async stop() {
       await Promise.all(pipeline.children().map((c) => c.stop()));
       await producer.close();
-      await deliveries.close();
+      await Promise.all([...deliveryQueues.values()].map((q) => q.close()));
       await orders.close();
     },
   };

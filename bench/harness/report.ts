@@ -91,6 +91,7 @@ function render(store: Store, scenarios: Scenario[]): string {
     }
     out.push(`Run ${stored.run}. ${s.method}`, '', table(stored.result.table), '');
     for (const note of stored.result.notes) out.push(`- ${note}`);
+    for (const section of stored.result.sections ?? []) out.push('', `### ${section.title}`, '', ...section.lines);
   }
   if (existsSync(PROFILE_NOTES)) out.push('', readFileSync(PROFILE_NOTES, 'utf8').trim());
   return `${out.join('\n')}\n`;

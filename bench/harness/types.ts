@@ -39,8 +39,16 @@ export interface ScenarioResult {
   /** The RESULTS.md table. */
   table: { head: string[]; rows: Array<Array<string | number>> };
   notes: string[];
+  /** Further markdown sections of RESULTS.md (e.g. per-command tables), after the notes. */
+  sections?: Section[];
   /** Per-run details, kept in results.json only. */
   runs?: unknown[];
+}
+
+export interface Section {
+  title: string;
+  /** Markdown lines. */
+  lines: string[];
 }
 
 export interface Scenario {

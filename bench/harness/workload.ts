@@ -20,13 +20,32 @@ export const EXAMPLE_RULE: Record<BenchVendor, string> = {
 };
 
 /** A routes file holding ONE example rule, so each event makes exactly one delivery for that vendor. */
-export function oneRuleRoutesFile(vendor: BenchVendor, dir = mkdtempSync(join(tmpdir(), 'order-notify-bench-routes-'))): string {
-  const example = parseYaml(readFileSync('config/routes.example.yaml', 'utf8')) as { rules: Array<{ id: string; delay?: string }> };
-  const rule = example.rules.find((r) => r.id === EXAMPLE_RULE[vendor]);
-  if (!rule) throw new Error(`config/routes.example.yaml has no rule ${EXAMPLE_RULE[vendor]}`);
-  const { delay: _queueDelay, ...immediate } = rule; // a queue-side delay would hold deliveries back: not what is measured
-  const file = join(dir, `routes-${vendor}.json`);
-  writeFileSync(file, JSON.stringify({ version: 1, rules: [immediate] }));
+export function oneRuleRoutesFile(vendor: BenchVendor, dir?: string): string {
+  return exampleRulesFile([EXAMPLE_RULE[vendor]], `routes-${vendor}.json`, dir);
+}
+
+/**
+ * The realistic workload: 4 example rules per order (LINE + Facebook via MantaGO, Messenger via JoinChat, WhatsApp
+ * via Twin24), so each event makes 4 deliveries in 3 vendor queues.
+ */
+export const FOUR_RULES = ['line-thanks', 'facebook-thanks', 'messenger-receipt', 'whatsapp-confirmation'] as const;
+/** Deliveries per event of FOUR_RULES, by vendor queue. */
+export const FOUR_RULES_DELIVERIES: Partial<Record<BenchVendor, number>> = { mantago: 2, joinchat: 1, twin24: 1 };
+
+/**
+ * Example rules, unchanged but for `delay` (a queue-side delay would hold deliveries back: not what is measured) and
+ * `fallback` (its check fires minutes later, after the run; the fallback's own cost is not measured here).
+ */
+export function exampleRulesFile(ids: readonly string[], name: string, dir = mkdtempSync(join(tmpdir(), 'order-notify-bench-routes-'))): string {
+  const example = parseYaml(readFileSync('config/routes.example.yaml', 'utf8')) as { rules: Array<{ id: string; delay?: string; fallback?: unknown }> };
+  const rules = ids.map((id) => {
+    const rule = example.rules.find((r) => r.id === id);
+    if (!rule) throw new Error(`config/routes.example.yaml has no rule ${id}`);
+    const { delay: _queueDelay, fallback: _fallback, ...immediate } = rule;
+    return immediate;
+  });
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify({ version: 1, rules }));
   return file;
 }
 
