@@ -22,6 +22,7 @@ export class Metrics implements VendorCallMetrics {
   readonly eventsEnqueued: Counter<'source' | 'duplicate'>;
   readonly fanoutRules: Counter<'vendor' | 'outcome'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
+  readonly queueJobsDue: Gauge<'queue'>;
   readonly queueOldestWaitingSeconds: Gauge<'queue'>;
   readonly vendorPausedSeconds: Gauge<'vendor'>;
   readonly correlationPending: Gauge;
@@ -62,6 +63,10 @@ export class Metrics implements VendorCallMetrics {
     this.eventsEnqueued = new Counter({ name: 'order_notify_events_enqueued_total', help: 'order.paid events accepted, by source and whether they were duplicates.', labelNames: ['source', 'duplicate'], registers });
     this.fanoutRules = new Counter({ name: 'order_notify_fanout_rules_total', help: 'Rule evaluations in the fan-out, by vendor and outcome (queued, skipped, rejected).', labelNames: ['vendor', 'outcome'], registers });
     this.queueJobs = new Gauge({ name: 'order_notify_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'], registers });
+    this.queueJobsDue = new Gauge({
+      name: 'order_notify_queue_jobs_due', labelNames: ['queue'], registers,
+      help: 'Jobs a worker should take within 60 s: waiting + prioritized + delayed due by then (the autoscaling signal).',
+    });
     this.queueOldestWaitingSeconds = new Gauge({
       name: 'order_notify_queue_oldest_waiting_age_seconds', labelNames: ['queue'], registers,
       help: 'Age (since it was created) of the job at the head of the wait list, the next a worker takes; 0 when none waits. Read at scrape time.',

@@ -7,6 +7,12 @@ import type { Metrics } from './metrics.js';
 /** The states an operator watches; a rate-limited or paused vendor shows as growing `waiting`. */
 export const JOB_STATES = ['waiting', 'delayed', 'active', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
+/**
+ * How far ahead `order_notify_queue_jobs_due` looks into the delayed set: retries and short rule delays fall inside
+ * it, quiet-hours deliveries scheduled for tomorrow do not (scaling up for them now would only idle).
+ */
+export const DUE_HORIZON_MS = 60_000;
+
 /** Counts younger than this are served from the last read: a scrape storm must not become a Redis storm. */
 export const QUEUE_COUNTS_MAX_AGE_MS = 5_000;
 
@@ -62,6 +68,7 @@ export class QueueDepthGauges {
         for (const state of JOB_STATES) this.metrics.queueJobs.set({ queue, state }, counts[state] ?? 0);
         this.metrics.queueOldestWaitingSeconds.set({ queue }, oldest ? Math.max(0, (now - oldest.timestamp) / 1_000) : 0);
       }
+      await Promise.race([this.readDue(all), deadline]);
       this.metrics.redisUp.set(1);
     } catch (e) {
       this.metrics.redisUp.set(0);
@@ -69,6 +76,20 @@ export class QueueDepthGauges {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Work a worker should take within DUE_HORIZON_MS: waiting + prioritized + delayed jobs due by then. What autoscaling
+   * targets (KEDA's list scaler sees only the wait list). BullMQ scores a delayed job by its due time × 0x1000 (the low
+   * 12 bits order jobs due in the same millisecond), so one ZCOUNT per queue reads the due part of the set.
+   */
+  private async readDue(all: ReadonlyArray<{ counts: Record<string, number> }>): Promise<void> {
+    const until = (Date.now() + DUE_HORIZON_MS) * 0x1000 + 0xfff;
+    await Promise.all(this.queues.map(async (q, i) => {
+      const counts = all[i]!.counts;
+      const due = await this.connection.zcount(q.keys.delayed!, 0, until);
+      this.metrics.queueJobsDue.set({ queue: q.name }, (counts.waiting ?? 0) + (counts.prioritized ?? 0) + due);
+    }));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { createRedis, type RedisConnection } from '../../src/queues/connection.j
 import { QUEUES } from '../../src/queues/names.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
+const due = (text: string, queue: string) => Number(new RegExp(`^order_notify_queue_jobs_due\\{queue="${queue}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
 const waiting = (text: string) => Number(/^order_notify_queue_jobs\{queue="orders",state="waiting"\} (\d+)$/m.exec(text)?.[1]);
 
 describe('queue counts on /metrics', () => {
@@ -43,5 +44,22 @@ describe('queue counts on /metrics', () => {
     const uncached = new QueueDepthGauges(fresh, connection, prefix, undefined, 0);
     expect(waiting(await fresh.scrape())).toBe(1);
     await uncached.close();
+  });
+
+  it('counts as due what a worker should take within the horizon: waiting + delayed due soon, not delayed for later', async () => {
+    const dueQueue = new Queue(QUEUES.orders, { connection: { url: redis.url }, prefix: 'qdue' });
+    const metrics = new Metrics();
+    const gauges = new QueueDepthGauges(metrics, connection, 'qdue', [QUEUES.orders], 0);
+    try {
+      await dueQueue.add('now', {});
+      await dueQueue.add('retry-soon', {}, { delay: 5_000 });
+      await dueQueue.add('tomorrow', {}, { delay: 86_400_000 });
+      const text = await metrics.scrape();
+      expect(due(text, QUEUES.orders)).toBe(2);
+      expect(text).toMatch(/order_notify_queue_jobs\{queue="orders",state="delayed"\} 2/);
+    } finally {
+      await gauges.close();
+      await dueQueue.close();
+    }
   });
 });
