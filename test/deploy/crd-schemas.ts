@@ -31,6 +31,28 @@ const redisTrigger = z.strictObject({
   authenticationRef: z.strictObject({ name }).optional(),
 });
 
+const number = z.string().regex(/^\d+(\.\d+)?$/, 'must be a number written as a string');
+
+/** KEDA `prometheus` trigger: a PromQL query whose value, divided by `threshold`, is the desired replica count. */
+const prometheusTrigger = z.strictObject({
+  type: z.literal('prometheus'),
+  metadata: z.strictObject({
+    serverAddress: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    query: z.string().min(1),
+    threshold: number,
+    activationThreshold: number.optional(),
+    namespace: z.string().optional(),
+    customHeaders: z.string().optional(),
+    queryParameters: z.string().optional(),
+    ignoreNullValues: z.enum(['true', 'false']).optional(),
+    unsafeSsl: z.enum(['true', 'false']).optional(),
+    authModes: z.string().optional(),
+  }),
+  authenticationRef: z.strictObject({ name }).optional(),
+});
+
+const trigger = z.discriminatedUnion('type', [redisTrigger, prometheusTrigger]);
+
 const scaledObject = z.strictObject({
   apiVersion: z.literal('keda.sh/v1alpha1'),
   kind: z.literal('ScaledObject'),
@@ -41,7 +63,7 @@ const scaledObject = z.strictObject({
     maxReplicaCount: z.number().int().min(1).optional(),
     pollingInterval: z.number().int().positive().optional(),
     cooldownPeriod: z.number().int().positive().optional(),
-    triggers: z.array(redisTrigger).min(1),
+    triggers: z.array(trigger).min(1),
   }).refine((s) => (s.minReplicaCount ?? 0) <= (s.maxReplicaCount ?? 100), 'minReplicaCount above maxReplicaCount'),
 });
 
@@ -72,3 +94,5 @@ export const crdSchemas: Record<string, z.ZodType> = {
 };
 
 export type ScaledObject = z.infer<typeof scaledObject>;
+export type RedisTrigger = z.infer<typeof redisTrigger>;
+export type PrometheusTrigger = z.infer<typeof prometheusTrigger>;

@@ -8,7 +8,8 @@ import { parseDuration } from '../../src/config/duration.js';
 import { loadConfig } from '../../src/config/env.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import { VENDORS } from '../../src/vendors/registry.js';
-import type { ScaledObject } from './crd-schemas.js';
+import { capInputs, cpuCores, vendorReplicaCap } from './autoscaling-cap.js';
+import type { PrometheusTrigger, RedisTrigger, ScaledObject } from './crd-schemas.js';
 import {
   byKind, envSchemaKeys, findKubectl, kustomize, parseYamlDocs, processNames, readRepoFile, repoPath, schemaProblems,
   sourceOfBuiltFile, type K8sObject,
@@ -136,7 +137,7 @@ describe.skipIf(!kubectl).each([
     expect(scaledObjects.filter((s) => s.spec.scaleTargetRef.name === deploymentName('twin24-correlator'))).toEqual([]);
   });
 
-  it('scales the fan-out, each delivery worker and the webhook on its wait list with KEDA (min >= 1, capped max)', () => {
+  it('scales the fan-out, each delivery worker and the webhook on its due jobs and its wait list with KEDA (min >= 1, capped max)', () => {
     expect(env.QUEUE_PREFIX ?? DEFAULT_PREFIX, 'the listNames below assume the default prefix').toBe(DEFAULT_PREFIX);
     const expected = [
       { process: 'fanout', queue: QUEUES.orders },
@@ -146,17 +147,30 @@ describe.skipIf(!kubectl).each([
     for (const { process, queue } of expected) {
       const so = scaledObjects.find((s) => s.spec.scaleTargetRef.name === deploymentName(process));
       expect(so, `ScaledObject for ${deploymentName(process)}`).toBeDefined();
-      const trigger = so!.spec.triggers[0]!;
-      expect(trigger.metadata.listName).toBe(`${DEFAULT_PREFIX}:${queue}:wait`);
+      // Due jobs (waiting + prioritized + delayed due soon) from Prometheus: the delayed set counts too.
+      const prom = so!.spec.triggers.find((t): t is PrometheusTrigger => t.type === 'prometheus');
+      expect(prom?.metadata.query, `${process} prometheus trigger`).toBe(`max(order_notify_queue_jobs_due{queue="${queue}"})`);
+      // The wait list straight from Redis: scaling keeps working while Prometheus is unreachable.
+      const list = so!.spec.triggers.find((t): t is RedisTrigger => t.type === 'redis');
+      expect(list?.metadata.listName, `${process} redis trigger`).toBe(`${DEFAULT_PREFIX}:${queue}:wait`);
+      expect(prom?.metadata.ignoreNullValues).toBe('true');
       expect(so!.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
       expect(so!.spec.maxReplicaCount).toBeGreaterThanOrEqual(so!.spec.minReplicaCount!);
       expect(so!.spec.maxReplicaCount).toBeLessThanOrEqual(10);
       // KEDA resolves addressFromEnv in the target's container env: the variable must be there.
-      expect(env[trigger.metadata.addressFromEnv!], trigger.metadata.addressFromEnv).toMatch(/^[^:/]+:\d+$/);
+      expect(env[list!.metadata.addressFromEnv!], list!.metadata.addressFromEnv).toMatch(/^[^:/]+:\d+$/);
       // A replicas field would be reset by every `kubectl apply`, fighting the autoscaler.
       expect(deployment(process)?.spec?.replicas, `${deploymentName(process)} must leave replicas to KEDA`).toBeUndefined();
     }
     expect(scaledObjects).toHaveLength(expected.length);
+  });
+
+  it('caps each delivery worker at the pods its vendor rate limit can keep busy, + 1 (docs/autoscaling.md)', () => {
+    for (const vendor of VENDORS) {
+      const so = scaledObjects.find((s) => s.spec.scaleTargetRef.name === deploymentName(vendor))!;
+      const cpuLimit = cpuCores(appContainer(deployment(vendor)!).resources?.limits?.cpu);
+      expect(so.spec.maxReplicaCount, `${vendor}: ${JSON.stringify(capInputs(vendor, env))}`).toBe(vendorReplicaCap(capInputs(vendor, env), cpuLimit));
+    }
   });
 
   it('exposes the API through a Service on its http port only (not metrics)', () => {
