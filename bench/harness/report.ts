@@ -21,7 +21,8 @@ interface Store { runs: Record<string, RunInfo>; results: Record<string, StoredR
 
 const STORE = 'bench/results.json';
 const RESULTS = 'bench/RESULTS.md';
-const PROFILE_NOTES = 'bench/PROFILE.md';
+/** Hand-written analysis appended after the generated sections (kept true by whoever re-runs the bench). */
+const NOTES = ['bench/REDIS-WORK.md', 'bench/PROFILE.md'];
 
 export function loadStore(): Store {
   if (!existsSync(STORE)) return { runs: {}, results: {} };
@@ -39,7 +40,7 @@ export function saveRun(run: RunInfo, results: ScenarioResult[], scenarios: Scen
   writeFileSync(RESULTS, render(store, scenarios));
 }
 
-/** Re-renders RESULTS.md from results.json (after editing PROFILE.md or a scenario's text), running nothing. */
+/** Re-renders RESULTS.md from results.json (after editing the notes files or a scenario's text), running nothing. */
 export function renderOnly(scenarios: Scenario[]): void {
   writeFileSync(RESULTS, render(loadStore(), scenarios));
 }
@@ -93,6 +94,6 @@ function render(store: Store, scenarios: Scenario[]): string {
     for (const note of stored.result.notes) out.push(`- ${note}`);
     for (const section of stored.result.sections ?? []) out.push('', `### ${section.title}`, '', ...section.lines);
   }
-  if (existsSync(PROFILE_NOTES)) out.push('', readFileSync(PROFILE_NOTES, 'utf8').trim());
+  for (const notes of NOTES) if (existsSync(notes)) out.push('', readFileSync(notes, 'utf8').trim());
   return `${out.join('\n')}\n`;
 }
