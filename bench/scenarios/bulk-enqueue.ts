@@ -14,6 +14,9 @@ export interface BulkFigures {
   bareJobsPerSec: number;
   redisMsPerEvent: number;
   bareRedisMsPerEvent: number;
+  /** CPU of the enqueuing process (the bench process here, the monolith in production) per event. */
+  clientCpuMsPerEvent: number;
+  bareClientCpuMsPerEvent: number;
   /** Commands per event (client-sent and script-internal alike, as commandstats counts them). */
   commandsPerEvent: Record<string, number>;
   bareCommandsPerEvent: Record<string, number>;
@@ -33,19 +36,25 @@ export async function bulkEnqueue(ctx: BenchContext, n: number): Promise<BulkFig
     await producer.orderPaidBulk(events.slice(0, 10).map((e) => ({ ...e, orderId: `${e.orderId}w` }))); // connection + scripts warm
     let meter = redisWorkMeter(ctx.redis);
     await meter.ready;
+    const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+    let cpu = process.cpuUsage();
     let t = performance.now();
     await enqueueEvents(producer, events);
     const eventsPerSec = Math.round(n / ((performance.now() - t) / 1000));
+    const clientCpuMsPerEvent = round(cpuMs(process.cpuUsage(cpu)) / n, 3);
     const ours = await meter.stop();
     await bare.enqueue(events.slice(0, 10).map((e) => ({ ...e, orderId: `${e.orderId}bw` })));
     meter = redisWorkMeter(ctx.redis);
     await meter.ready;
+    const renamed = events.map((e) => ({ ...e, orderId: `${e.orderId}b` }));
+    cpu = process.cpuUsage();
     t = performance.now();
-    await bare.enqueue(events.map((e) => ({ ...e, orderId: `${e.orderId}b` })));
+    await bare.enqueue(renamed);
     const bareJobsPerSec = Math.round(n / ((performance.now() - t) / 1000));
+    const bareClientCpuMsPerEvent = round(cpuMs(process.cpuUsage(cpu)) / n, 3);
     const bareWork = await meter.stop();
     return {
-      n, eventsPerSec, bareJobsPerSec,
+      n, eventsPerSec, bareJobsPerSec, clientCpuMsPerEvent, bareClientCpuMsPerEvent,
       redisMsPerEvent: round(ours.cpuMs / n, 3), bareRedisMsPerEvent: round(bareWork.cpuMs / n, 3),
       commandsPerEvent: perEvent(ours, n), bareCommandsPerEvent: perEvent(bareWork, n),
     };
