@@ -150,6 +150,8 @@ function summarise(n: number, rounds: number, workloads: Workload[], runs: RunFi
     const b = (pick: (x: BulkFigures) => number) => Math.round(median(bulk.map(pick)));
     figures.order_paid_bulk_events_per_s = b((x) => x.eventsPerSec);
     figures.bare_add_bulk_jobs_per_s = b((x) => x.bareJobsPerSec);
+    figures.order_paid_bulk_client_cpu_ms_per_event = round(median(bulk.map((x) => x.clientCpuMsPerEvent ?? Number.NaN)), 3);
+    figures.bare_add_bulk_client_cpu_ms_per_event = round(median(bulk.map((x) => x.bareClientCpuMsPerEvent ?? Number.NaN)), 3);
     goals.push({ goal: 'orderPaidBulk ≥ 15,000 events/s', measured: `${figures.order_paid_bulk_events_per_s} (bare addBulk ${figures.bare_add_bulk_jobs_per_s} jobs/s)`, met: b((x) => x.eventsPerSec) >= 15_000 });
     const top = (rec: Record<string, number>) => Object.entries(rec).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
     notes.push(`orderPaidBulk, nothing consuming (${bulk[0]!.n} events, chunks of 1,000, median of ${bulk.length}): ${figures.order_paid_bulk_events_per_s} events/s vs bare addBulk ${figures.bare_add_bulk_jobs_per_s} jobs/s; `
