@@ -11,8 +11,9 @@ import { readRepoFile } from './support.js';
 export interface CapInputs { requestsPerSec: number; timeoutS: number; concurrency: number; batchMax: number }
 
 /**
- * Worker CPU per delivery, ms: an upper bound from `npm run bench -- throughput` (bench/RESULTS.md: 0.3–0.8 ms per
- * delivery for a vendor worker process, under 2.5 ms even for the non-batching Metabot worker on a loaded machine).
+ * Worker CPU per delivery, ms, from `npm run bench -- throughput` (bench/RESULTS.md): 0.3–0.6 ms for the batching
+ * MantaGO and Twin24 workers, where the CPU term can matter (R × 100 deliveries/s); ~1.1 ms for Metabot on a loaded
+ * machine, where one recipient per request keeps the term far below one core.
  */
 export const WORKER_CPU_MS_PER_DELIVERY = 1;
 
