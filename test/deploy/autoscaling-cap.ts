@@ -30,7 +30,8 @@ function setting(env: Record<string, string>, key: string): string | undefined {
 }
 
 export function capInputs(vendor: string, env: Record<string, string>): CapInputs {
-  const V = vendor.toUpperCase();
+  // The generic HTTP vendor's settings are HTTP_VENDOR_* (HTTP_* alone are the API's).
+  const V = vendor === 'http' ? 'HTTP_VENDOR' : vendor.toUpperCase();
   const limit = rateLimit.parse(setting(env, `${V}_RATE_LIMIT`));
   return {
     requestsPerSec: (limit.max * 1000) / limit.durationMs,
