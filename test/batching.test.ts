@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../src/config/env.js';
-import { parseRoutes, type Route } from '../src/config/routes.js';
+import { parseRoutes, type Route } from '../src/fanout/routes.js';
 import type { Delivery, VendorAdapter } from '../src/delivery/types.js';
 import { createDeliveryWorker } from '../src/delivery/worker.js';
 import type { OrderPaid } from '../src/events/order-paid.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env.js';
 import { parseDuration } from '../src/config/duration.js';
-import { retryEnvelopeMs } from '../src/delivery/backoff.js';
+import { retryEnvelopeMs } from '../src/queues/backoff.js';
 import { VENDORS } from '../src/vendors/registry.js';
 
 describe('environment configuration', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRoutes } from '../src/config/routes.js';
+import { parseRoutes } from '../src/fanout/routes.js';
 import { deliveryQueueName, QUEUES } from '../src/queues/names.js';
 import { VENDORS } from '../src/vendors/registry.js';
 import { testConfig } from './support/config.js';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRoutesFile, parseRoutes, RoutesError } from '../src/config/routes.js';
+import { loadRoutesFile, parseRoutes, RoutesError } from '../src/fanout/routes.js';
 import { parseOrderPaid } from '../src/events/order-paid.js';
 import { planFanout } from '../src/fanout/plan.js';
 

@@ -1,3 +1,3 @@
-import { runProcess } from '../src/runtime/worker-process.js';
+import { runProcess } from '../src/app/worker-process.js';
 
 await runProcess(['api']);

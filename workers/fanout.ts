@@ -1,3 +1,3 @@
-import { runWorkerProcess } from '../src/runtime/worker-process.js';
+import { runWorkerProcess } from '../src/app/worker-process.js';
 
 await runWorkerProcess(['fanout']);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { loadConfig } from '../../src/config/env.js';
-import { loadRoutesFile } from '../../src/config/routes.js';
+import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { planFanout } from '../../src/fanout/plan.js';
 import { deliveryQueueName, JOB_NAMES } from '../../src/queues/names.js';
 import { deliveryJobOptions } from '../../src/queues/options.js';

@@ -13,7 +13,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { createProducer } from '../../src/producer/producer.js';
 import { createRedis } from '../../src/queues/connection.js';
 import { deliveryQueueName } from '../../src/queues/names.js';
-import { startComponents } from '../../src/runtime/components.js';
+import { startComponents } from '../../src/app/components.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { sandboxEnv } from '../../src/sandbox/env.js';
 import { VENDORS } from '../../src/vendors/registry.js';

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/env.js';
-import { loadRoutesFile } from '../config/routes.js';
+import { loadRoutesFile } from '../fanout/routes.js';
 import { createDeliveryWorker } from '../delivery/worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
 import { createResultsHandback } from '../orders/handback.js';
@@ -11,7 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { enabledVendors, isVendorName, vendorComponents, VENDORS } from '../vendors/registry.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { Tracing } from '../observability/tracing.js';
 
 /** The processes a deployment can run; `all` is every one of them in one process (laptop, out of the box). */

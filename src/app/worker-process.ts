@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import { ConfigError, loadConfig, type AppConfig } from '../config/env.js';
-import { RoutesError } from '../config/routes.js';
+import { RoutesError } from '../fanout/routes.js';
 import { secretValues } from '../config/secrets.js';
 import type { ApiCredentials } from '../http/credentials.js';
 import { createApiServer, type ApiServer } from '../http/server.js';
@@ -10,11 +10,11 @@ import { QueueDepthGauges } from '../observability/queue-depth.js';
 import { redisReady } from '../observability/readiness.js';
 import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
 import { startComponents, WORKER_COMPONENTS, type RunningComponent } from './components.js';
-import { EXIT, StartupError } from './exit-codes.js';
-import { checkRedis } from './redis-checks.js';
-import { createLogger, type Logger } from './logger.js';
-import { Redactor } from './redact.js';
-import { onShutdown } from './shutdown.js';
+import { EXIT, StartupError } from '../runtime/exit-codes.js';
+import { checkRedis } from '../runtime/redis-checks.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
+import { Redactor } from '../runtime/redact.js';
+import { onShutdown } from '../runtime/shutdown.js';
 import { NO_TRACING, startTracing } from '../observability/tracing.js';
 
 /** Every name `start` accepts: the worker components (read at call time, so a new one is picked up) and the API. */

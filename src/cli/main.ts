@@ -44,7 +44,7 @@ summary (npm start). With "api", HTTP_PORT also serves
         const { runStart } = await import('../quickstart/start.js');
         await runStart(io.env);
       } else {
-        const { runProcess } = await import('../runtime/worker-process.js');
+        const { runProcess } = await import('../app/worker-process.js');
         await runProcess(names, { env: io.env });
       }
       setCode(EXIT.ok); // keeps running; runProcess exits the process on a start-up problem or after shutdown
@@ -57,7 +57,7 @@ MySQL/MariaDB, OUTBOX_DATABASE_URL) into the queue until SIGTERM/SIGINT; probes 
 /metrics on METRICS_PORT. See docs/outbox.md for the table and the settings.`)
     .addHelpText('after', ENV_HELP)
     .action(async () => {
-      const { runProcess } = await import('../runtime/worker-process.js');
+      const { runProcess } = await import('../app/worker-process.js');
       await runProcess(['outbox-relay'], { env: io.env });
       setCode(EXIT.ok);
     });
@@ -138,7 +138,7 @@ enqueued within IDEMPOTENCY_WINDOW). Invalid input: exit 1, listing each field.`
 export async function main(argv: string[], io: CliIO = processIO()): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   // Only `start` (and its help) lists the components, and reading them loads every worker: skip it otherwise.
-  const components = argv.includes('start') ? (await import('../runtime/worker-process.js')).processComponents() : [];
+  const components = argv.includes('start') ? (await import('../app/worker-process.js')).processComponents() : [];
   const program = buildProgram(io, (c) => { code = c; }, components);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,4 +1,4 @@
-import type { Route } from '../config/routes.js';
+import type { Route } from './routes.js';
 import type { OrderPaid } from '../events/order-paid.js';
 import type { ChainPosition } from '../orders/record.js';
 import { vendorDefinition } from '../vendors/registry.js';

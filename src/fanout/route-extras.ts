@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidTimeZone, parseClock, WEEKDAYS, type SendWindowSpec } from '../delivery/send-window.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../config/duration.js';
 
 /** The parts of a routing rule about fallback chains and quiet hours (schema here, checks in checkChains). */
 

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SAMPLE_ORDER_PAID } from '../events/sample.js';
-import { checkTemplateSyntax } from '../fanout/template.js';
-import { renderRule } from '../fanout/plan.js';
+import { checkTemplateSyntax } from './template.js';
+import { renderRule } from './plan.js';
 import { CHANNELS, isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
 import type { Channel } from '../vendors/types.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../config/duration.js';
 import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow, type RouteSendWindow } from './route-extras.js';
 
 /** Routing rules: which vendor message each paid order produces. See config/routes.example.yaml. */

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
-import type { Route } from '../config/routes.js';
+import type { Route } from './routes.js';
 import { orderPaidSchema } from '../events/order-paid.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';

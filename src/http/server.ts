@@ -151,7 +151,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       return reply.code(503).send({ status: 'not ready', reason: e instanceof Error ? e.message : String(e) });
     }
   });
-  // No /metrics here: it is served on METRICS_PORT (see runtime/worker-process.ts), never on the public API port.
+  // No /metrics here: it is served on METRICS_PORT (see app/worker-process.ts), never on the public API port.
 
   const dashboard = credentials.dashboard
     ? await registerDashboard(app, { connection, prefix: config.queuePrefix, users: dashboardUsers(credentials), redactor, logger, limiter })

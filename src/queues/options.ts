@@ -1,5 +1,5 @@
 import type { DefaultJobOptions, WorkerOptions } from 'bullmq';
-import { jitteredBackoff } from '../delivery/backoff.js';
+import { jitteredBackoff } from './backoff.js';
 import type { AppConfig } from '../config/env.js';
 
 /** Retention so Redis does not grow forever (BullMQ keeps finished jobs forever by default). */
@@ -11,7 +11,7 @@ export function retention(config: Pick<AppConfig, 'jobs'>): Pick<DefaultJobOptio
   };
 }
 
-/** The backoff strategy name registered on every worker (see delivery/backoff.ts). */
+/** The backoff strategy name registered on every worker (see queues/backoff.ts). */
 export const JITTERED_BACKOFF = 'jittered-exponential';
 
 export function deliveryJobOptions(config: Pick<AppConfig, 'jobs' | 'delivery'>): DefaultJobOptions {

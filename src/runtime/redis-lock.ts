@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisConnection } from '../../queues/connection.js';
+import type { RedisConnection } from '../queues/connection.js';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** Writes KEYS[2] only while KEYS[1] (the lock) is still ours: a holder whose lock expired must not overwrite. */

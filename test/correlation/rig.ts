@@ -18,7 +18,7 @@ import { OrderRecords } from '../../src/orders/record.js';
 import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { QUEUES } from '../../src/queues/names.js';
-import { startComponents, type RunningComponent } from '../../src/runtime/components.js';
+import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type RecordedRequest, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { createTwin24Auth } from '../../src/vendors/twin24/auth.js';
 import { createVendorHttp } from '../../src/vendors/http.js';

@@ -4,7 +4,7 @@ import { CORRELATE_SCHEDULER_ID, upsertCorrelateScheduler } from '../../src/vend
 import { Metrics } from '../../src/observability/metrics.js';
 import { createRedis } from '../../src/queues/connection.js';
 import { QUEUES } from '../../src/queues/names.js';
-import { startComponents, type RunningComponent } from '../../src/runtime/components.js';
+import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { sandboxEnv, testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';

@@ -22,7 +22,7 @@ if (!kubectl) console.warn('test/deploy/k8s.test.ts: SKIPPED, kubectl is not on 
 const KEDA_ONLY_VARS = ['REDIS_ADDRESS', 'REDIS_PASSWORD'];
 const DEFAULT_PREFIX = loadConfig({}).queuePrefix;
 const DEFAULT_SHUTDOWN_MS = loadConfig({}).shutdownTimeoutMs;
-/** runProcess exits by itself this long after SHUTDOWN_TIMEOUT if closing hangs (src/runtime/worker-process.ts). */
+/** runProcess exits by itself this long after SHUTDOWN_TIMEOUT if closing hangs (src/app/worker-process.ts). */
 const HARD_DEADLINE_EXTRA_MS = 10_000;
 
 const deploymentName = (process: string) => `order-notify-${process}`;

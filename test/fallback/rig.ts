@@ -15,7 +15,7 @@ import type { OrderRecord } from '../../src/orders/record.js';
 import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
-import { startComponents, type RunningComponent } from '../../src/runtime/components.js';
+import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import type { OrderNotification } from '../../src/orders/handback.js';
 import { sandboxEnv, testConfig } from '../support/config.js';

@@ -7,7 +7,7 @@ import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
-import { startComponents, type RunningComponent } from '../../src/runtime/components.js';
+import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { sandboxEnv } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartupError } from '../../src/runtime/exit-codes.js';
-import { processComponents, startProcess } from '../../src/runtime/worker-process.js';
-import { WORKER_COMPONENTS } from '../../src/runtime/components.js';
+import { processComponents, startProcess } from '../../src/app/worker-process.js';
+import { WORKER_COMPONENTS } from '../../src/app/components.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { parseExposition, valueOf } from './fixtures/exposition.js';

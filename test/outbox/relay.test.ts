@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProcess, type RunningProcess } from '../../src/runtime/worker-process.js';
+import { startProcess, type RunningProcess } from '../../src/app/worker-process.js';
 import { missingDatabase, startDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
 import { testOrder } from '../support/orders.js';
 import {

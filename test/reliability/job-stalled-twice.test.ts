@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
-import { loadRoutesFile } from '../../src/config/routes.js';
+import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { notificationId, type OrderNotification } from '../../src/orders/handback.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { QUEUES } from '../../src/queues/names.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
-import { parseRoutes } from '../../src/config/routes.js';
+import { parseRoutes } from '../../src/fanout/routes.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { startChildWorker, type ChildWorker } from '../support/child-worker.js';

@@ -6,8 +6,8 @@ import { createProducer, type OrderNotifyProducer } from '../../src/producer/pro
 import { createRedis, waitReady } from '../../src/queues/connection.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { checkRedis } from '../../src/runtime/redis-checks.js';
-import { WORKER_COMPONENTS } from '../../src/runtime/components.js';
-import { startProcess } from '../../src/runtime/worker-process.js';
+import { WORKER_COMPONENTS } from '../../src/app/components.js';
+import { startProcess } from '../../src/app/worker-process.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { countPerRecipient, testOrders } from '../support/orders.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
-import { jitteredBackoff, retryEnvelopeMs } from '../../src/delivery/backoff.js';
+import { jitteredBackoff, retryEnvelopeMs } from '../../src/queues/backoff.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
-import { loadRoutesFile } from '../../src/config/routes.js';
+import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { HeldDeliveries } from '../../src/delivery/held.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { AppConfig } from '../../src/config/env.js';
-import { loadRoutesFile, type Route } from '../../src/config/routes.js';
+import { loadRoutesFile, type Route } from '../../src/fanout/routes.js';
 import { createFanoutWorker } from '../../src/fanout/worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/env.js';
-import { loadRoutesFile } from '../../src/config/routes.js';
+import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { secretValues } from '../../src/config/secrets.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { planRule } from '../../src/fanout/plan.js';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/env.js';
-import { loadRoutesFile } from '../../src/config/routes.js';
+import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
 import type { VendorAdapter } from '../../src/delivery/types.js';
 import { createFanoutWorker } from '../../src/fanout/worker.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRoutes } from '../../src/config/routes.js';
+import { parseRoutes } from '../../src/fanout/routes.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { deliveryQueueName } from '../../src/queues/names.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';

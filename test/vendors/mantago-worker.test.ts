@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseRoutes, type Route } from '../../src/config/routes.js';
+import { parseRoutes, type Route } from '../../src/fanout/routes.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import type { OrderPaid } from '../../src/events/order-paid.js';

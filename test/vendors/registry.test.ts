@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envVariableNames, vendorSecretVariables } from '../../src/config/env.js';
 import { CHANNELS, vendorComponents, vendorDefinition, VENDORS } from '../../src/vendors/registry.js';
-import { WORKER_COMPONENTS } from '../../src/runtime/components.js';
+import { WORKER_COMPONENTS } from '../../src/app/components.js';
 
 /** What the registry promises every vendor folder: checked for each entry, so a new vendor cannot skip a part. */
 describe('vendor registry', () => {

@@ -13,7 +13,7 @@ import { createVendorHttp } from '../../src/vendors/http.js';
 import { MantagoClient } from '../../src/vendors/mantago/client.js';
 import { MetabotClient } from '../../src/vendors/metabot/client.js';
 import { metabotPayloadSchema } from '../../src/vendors/metabot/payload.js';
-import type { Route } from '../../src/config/routes.js';
+import type { Route } from '../../src/fanout/routes.js';
 import { startStub, type Stub } from './joinchat-metabot.stub.js';
 
 const metrics: VendorCallMetrics = { observeCall: () => undefined, tokenRefreshed: () => undefined };

@@ -8,7 +8,7 @@ import type { RedisConnection } from '../../queues/connection.js';
 import type { Logger } from '../../runtime/logger.js';
 import { classifyTwin24Failure, VENDOR } from './errors.js';
 import { postJson, type Twin24Http } from './http.js';
-import { RedisLock } from './lock.js';
+import { RedisLock } from '../../runtime/redis-lock.js';
 import { learnSecret } from '../../runtime/redact.js';
 
 /** Where every Twin24 caller (send workers, the correlator) gets its bearer token. */

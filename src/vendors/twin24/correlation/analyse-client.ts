@@ -1,6 +1,6 @@
 import { isAxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { jitteredBackoff } from '../../../delivery/backoff.js';
+import { jitteredBackoff } from '../../../queues/backoff.js';
 import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError } from '../../../delivery/errors.js';
 import type { VendorCallMetrics } from '../../../delivery/types.js';
 import type { Twin24TokenSource } from '../auth.js';

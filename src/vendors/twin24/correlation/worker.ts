@@ -9,7 +9,7 @@ import { closeWorker } from '../../../runtime/close-worker.js';
 import type { Logger } from '../../../runtime/logger.js';
 import { createTwin24Auth, type Twin24TokenSource } from '../auth.js';
 import { VENDOR } from '../errors.js';
-import { RedisLock } from '../lock.js';
+import { RedisLock } from '../../../runtime/redis-lock.js';
 import { createVendorHttp } from '../../http.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
