@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { RedisConnection } from '../queues/connection.js';
 import { allQueueNames } from '../queues/names.js';
+import { VENDORS } from '../vendors/registry.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Redactor } from '../runtime/redact.js';
 import { requireBasic, type AuthFailureLimiter, type BasicUser } from './auth.js';
@@ -39,7 +40,7 @@ interface BoardQueue { getJob(id: string): Promise<{ getState(): Promise<string>
  * failure texts are scrubbed too.
  */
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<{ close(): Promise<void> }> {
-  const queues = (opts.queueNames ?? allQueueNames()).map((name) => {
+  const queues = (opts.queueNames ?? allQueueNames(VENDORS)).map((name) => {
     const queue = new Queue(name, { connection: opts.connection, prefix: opts.prefix });
     queue.on('error', () => {}); // the board answers 500 for that request; the process stays up
     return queue;

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { RedisConnection } from '../queues/connection.js';
 import { allQueueNames } from '../queues/names.js';
 import { refreshBacklogGauges } from './backlog-gauges.js';
+import { VENDORS } from '../vendors/registry.js';
 import type { Metrics } from './metrics.js';
 
 /** The states an operator watches; a rate-limited or paused vendor shows as growing `waiting`. */
@@ -32,7 +33,7 @@ export class QueueDepthGauges {
     private readonly metrics: Metrics,
     private readonly connection: RedisConnection,
     private readonly prefix: string,
-    names: readonly string[] = allQueueNames(),
+    names: readonly string[] = allQueueNames(VENDORS),
     private readonly maxAgeMs = QUEUE_COUNTS_MAX_AGE_MS,
   ) {
     this.queues = names.map((name) => {

@@ -1,5 +1,3 @@
-import { VENDORS, type VendorName } from '../vendors/registry.js';
-
 /** Every queue of the project, in one place (the dashboard, metrics, KEDA and the CLI all list these). */
 export const QUEUES = {
   orders: 'orders',
@@ -10,8 +8,11 @@ export const QUEUES = {
   fallbackDeadlines: 'fallback-deadlines',
 } as const;
 
-/** Each vendor has its own delivery queue and worker Deployment. */
-export function deliveryQueueName(vendor: VendorName): string {
+/**
+ * Each vendor has its own delivery queue and worker Deployment. Takes the vendor's name as a plain string: this
+ * bottom layer knows no vendor (the producer imports it, and must not load vendor adapters or axios).
+ */
+export function deliveryQueueName(vendor: string): string {
   return `deliver-${vendor}`;
 }
 
@@ -25,6 +26,7 @@ export const JOB_NAMES = {
   fallbackSweep: 'fallback.sweep',
 } as const;
 
-export function allQueueNames(): string[] {
-  return [QUEUES.orders, ...VENDORS.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines];
+/** Every queue, given the vendors (pass the registry's VENDORS). */
+export function allQueueNames(vendors: readonly string[]): string[] {
+  return [QUEUES.orders, ...vendors.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines];
 }

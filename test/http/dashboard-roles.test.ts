@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { allQueueNames, deliveryQueueName, QUEUES } from '../../src/queues/names.js';
+import { VENDORS } from '../../src/vendors/registry.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { basicAuth, DASHBOARD_PASSWORD, DASHBOARD_USER, failOneJob, OPERATOR_PASSWORD, OPERATOR_USER, postEvent, startApi, type RunningApi } from './harness.js';
 
@@ -20,7 +21,7 @@ describe('dashboard roles over HTTP', () => {
     board = (path, init = {}) => fetch(`${run.url}/admin/queues/api${path}`, {
       ...init, headers: { authorization: init.auth ?? viewer(), ...(init.body ? { 'content-type': 'application/json' } : {}) },
     });
-    for (const name of allQueueNames()) queues.set(name, new Queue(name, { connection: { url: redis.url }, prefix: run.config.queuePrefix }));
+    for (const name of allQueueNames(VENDORS)) queues.set(name, new Queue(name, { connection: { url: redis.url }, prefix: run.config.queuePrefix }));
     expect((await postEvent(run.url, { ...SAMPLE_ORDER_PAID, orderId: 'ROLE-1' })).status).toBe(202);
     await failOneJob(redis.url, run.config.queuePrefix, deliveryQueueName('mantago'), 'deliver-fail-1');
     await failOneJob(redis.url, run.config.queuePrefix, deliveryQueueName('mantago'), 'deliver-fail-2');
@@ -40,7 +41,7 @@ describe('dashboard roles over HTTP', () => {
     const ordersJob = (await queues.get(QUEUES.orders)!.getJobs(['waiting']))[0]!;
     let checked = 0;
     for (const auth of [viewer(), operator()]) {
-      for (const name of allQueueNames()) {
+      for (const name of allQueueNames(VENDORS)) {
         const q = encodeURIComponent(name);
         const attempts: Array<[string, RequestInit]> = [
           [`/queues/${q}/add`, { method: 'POST', body: JSON.stringify({ name: 'x', data: { recipient: 'anyone', text: 'phish' } }) }],
@@ -60,7 +61,7 @@ describe('dashboard roles over HTTP', () => {
       }
       expect((await board('/queues/pause', { method: 'PUT', auth })).status).toBe(403);
     }
-    expect(checked).toBe(2 * allQueueNames().length * 8);
+    expect(checked).toBe(2 * allQueueNames(VENDORS).length * 8);
     // Nothing moved: same counts, nothing paused, the orders job's data untouched.
     expect(await snapshot()).toEqual(before);
     expect((await queues.get(QUEUES.orders)!.getJob(ordersJob.id!))!.data.orderId).toBe('ROLE-1');

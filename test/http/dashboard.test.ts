@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { allQueueNames } from '../../src/queues/names.js';
+import { VENDORS } from '../../src/vendors/registry.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { launchChromium } from './browser.js';
 import { basicAuth, DASHBOARD_PASSWORD, DASHBOARD_USER, INGEST_TOKEN, postEvent, startApi, type RunningApi } from './harness.js';
@@ -53,7 +54,7 @@ describe('Bull Board dashboard', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     const body = JSON.parse(text) as { queues: Array<{ name: string; jobs: Array<{ data: Record<string, any> }> }> };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([...allQueueNames()].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...allQueueNames(VENDORS)].sort());
     const job = body.queues.find((q) => q.name === 'orders')!.jobs[0]!;
     expect(job.data.orderId).toBe('DASH-1');
     for (const secret of [MANTAGO_TOKEN, 'mantago-secret-s3cr3t-value', INGEST_TOKEN, DASHBOARD_PASSWORD, 'k-123456789']) {
@@ -89,7 +90,7 @@ describe('Bull Board dashboard', () => {
     const page = await context.newPage();
     const response = await page.goto(`${run.url}/admin/queues`);
     expect(response?.status()).toBe(200);
-    for (const name of allQueueNames()) {
+    for (const name of allQueueNames(VENDORS)) {
       await page.getByText(name, { exact: true }).first().waitFor({ state: 'visible', timeout: 15_000 });
     }
     mkdirSync('test-artifacts', { recursive: true });

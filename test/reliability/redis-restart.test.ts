@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createProducer, RedisUnavailableError, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { QUEUES } from '../../src/queues/names.js';
+import { VENDORS } from '../../src/vendors/registry.js';
 import { orderDedupId } from '../../src/queues/job-ids.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { OrderPaid } from '../../src/events/order-paid.js';
@@ -121,7 +122,7 @@ describe('Redis restarts and outages', () => {
 
     await expectAllDelivered(orders, '300 orders sent across the restart');
     const settledS = Math.round((Date.now() - restartedAt) / 1000);
-    const stalled = await stalledCounts(redis.client(), prefix, allQueueNames());
+    const stalled = await stalledCounts(redis.client(), prefix, allQueueNames(VENDORS));
     const meta = countPerRecipient(acceptedRecipients(sandbox, 'metabot'));
     const join = countPerRecipient(acceptedRecipients(sandbox, 'joinchat'));
     const failed = await Promise.all((['metabot', 'joinchat'] as const).map(async (v) => (await deliveryCounts(redis.client(), prefix, v)).failed));

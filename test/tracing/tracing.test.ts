@@ -42,13 +42,16 @@ describe('tracing in the producer', () => {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/tracing/fixtures/load-producer.ts'], {
         env: { PATH: process.env.PATH, REDIS_URL: redis.url, QUEUE_PREFIX: `ld${Math.random().toString(36).slice(2, 7)}`, ...extra },
       });
-      return JSON.parse(stdout.trim().split('\n').pop()!) as { result: { duplicate: boolean }; packages: string[] };
+      return JSON.parse(stdout.trim().split('\n').pop()!) as { result: { duplicate: boolean }; packages: string[]; sources: string[] };
     };
     const off = await load({});
     expect(off.result.duplicate).toBe(false);
     expect(off.packages).toContain('bullmq');
-    // (axios is still reached through queues/names → vendors/registry: an older upward import, not tracing's.)
     expect(off.packages.filter((p) => /opentelemetry|otel|fastify/.test(p))).toEqual([]);
+    // The layer rule a monolith relies on: src/index.ts reaches no vendor, no HTTP client, no server, no assembly.
+    expect(off.packages.filter((p) => /^(axios|fastify|@fastify\/|@bull-board\/|pino)/.test(p))).toEqual([]);
+    expect(off.sources.filter((s) => /^(vendors|delivery|fanout|correlation|http|app|sandbox|cli|quickstart)\//.test(s))).toEqual([]);
+    expect(off.sources).toEqual(expect.arrayContaining(['index', 'producer/producer', 'queues/names']));
     const on = await load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     expect(on.packages).toEqual(expect.arrayContaining(['@opentelemetry/api', 'bullmq-otel']));
     expect(on.packages.filter((p) => /sdk-trace|exporter|resources|fastify/.test(p))).toEqual([]);
