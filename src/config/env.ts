@@ -3,6 +3,7 @@ import { VENDOR_REGISTRY, VENDORS, type VendorConfigOf, type VendorName } from '
 import type { VendorConfigSlice } from '../vendors/types.js';
 import { durationMs, rateLimit, type RateLimit } from './duration.js';
 import { bool, httpUrl as url, isTimeZone, optionalText, port, positiveInt, type CredentialGroup } from './env-fields.js';
+import { describeIssue } from '../events/zod-issues.js';
 
 /**
  * Every environment variable the project reads, parsed once at start-up.
@@ -178,7 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = envSchema().safeParse(cleaned);
   const problems: string[] = parsed.success
     ? []
-    : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(env)')}: ${i.message}`);
+    : parsed.error.issues.map((i) => describeIssue({ ...i, path: i.path.slice(0, 1) }, { root: '(env)' }));
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data as Env;
   const all = parsed.data as Record<string, unknown>;

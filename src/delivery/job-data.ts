@@ -1,4 +1,6 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { describeIssues } from '../events/zod-issues.js';
+import { invalidJob } from './outcome.js';
 import { z } from 'zod';
 import type { VendorDefinition } from '../vendors/types.js';
 import { isValidTimeZone, WEEKDAYS } from './send-window.js';
@@ -30,13 +32,9 @@ const envelope = z.object({
  */
 export function parseDeliveryJob<P>(job: Job, def: VendorDefinition<P>): DeliveryJobData<P> {
   const outer = envelope.safeParse(job.data);
-  if (!outer.success) throw invalid(job, outer.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`));
-  if (outer.data.vendor !== def.name) throw invalid(job, [`vendor: is "${outer.data.vendor}", this queue delivers ${def.name}`]);
+  if (!outer.success) throw invalidJob(job, describeIssues(outer.error));
+  if (outer.data.vendor !== def.name) throw invalidJob(job, [`vendor: is "${outer.data.vendor}", this queue delivers ${def.name}`]);
   const payload = def.payloadSchema.safeParse(outer.data.payload);
-  if (!payload.success) throw invalid(job, payload.error.issues.map((i) => `payload.${i.path.join('.')}: ${i.message}`));
+  if (!payload.success) throw invalidJob(job, describeIssues(payload.error, { prefix: 'payload.', root: 'payload' }));
   return { ...outer.data, payload: payload.data };
-}
-
-function invalid(job: Job, problems: string[]): UnrecoverableError {
-  return new UnrecoverableError(`invalid ${job.name} job ${job.id}: ${problems.join('; ')}`);
 }

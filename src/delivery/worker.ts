@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -11,7 +11,8 @@ import { vendorDefinition, type VendorName } from '../vendors/registry.js';
 import { createVendorHttp } from '../vendors/http.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import { Batcher } from './batcher.js';
-import { AuthExpiredVendorError, isVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from './errors.js';
+import { AuthExpiredVendorError, isVendorError, type VendorError } from './errors.js';
+import { asVendorError, isLastAttempt, mapFailure } from './outcome.js';
 import { parseDeliveryJob } from './job-data.js';
 import { HeldDeliveries } from './held.js';
 import { DeliveryLedger } from './ledger.js';
@@ -163,15 +164,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   async function fail(job: Job, delivery: Delivery<unknown>, error: VendorError, started: number): Promise<Error> {
     const base = { orderId: delivery.orderId, rule: delivery.ruleId, attempt: job.attemptsMade + 1, durationMs: Date.now() - started, code: error.code };
-    if (error instanceof RateLimitedVendorError) {
-      const ms = error.retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
-      await limiter.pause(ms);
-      await queue.rateLimit(ms);
-      await logPause(connection, prefix, vendor, ms);
-      logger.warn({ ...base, pauseMs: ms }, 'vendor rate limit hit; pausing this vendor');
-      return Worker.RateLimitError(); // back to wait; does not use up an attempt
-    }
-    const final = error.kind === 'permanent' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const outcome = await mapFailure(error, {
+      job,
+      defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
+      async pause(ms) {
+        await limiter.pause(ms);
+        await queue.rateLimit(ms);
+        await logPause(connection, prefix, vendor, ms);
+        logger.warn({ ...base, pauseMs: ms }, 'vendor rate limit hit; pausing this vendor');
+        return 'requeue'; // back to wait; does not use up an attempt
+      },
+    });
+    if (outcome.pauseMs !== undefined) return outcome.thrown;
+    const { final } = outcome;
     await records.update(delivery.orderId, delivery.deliveryId, {
       vendor, ruleId: delivery.ruleId, status: final ? 'failed' : 'retrying', reason: error.message, attempts: job.attemptsMade + 1,
       ...(final ? { finalAt: new Date().toISOString() } : {}),
@@ -183,7 +188,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       metrics.retries.inc({ vendor });
       logger.warn({ ...base, kind: error.kind, reason: error.message }, 'delivery attempt failed; will retry');
     }
-    return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
+    return outcome.thrown;
   }
 
   type Delivered = { vendorMessageId?: string; duplicateSuppressed?: boolean; held?: boolean; cancelled?: boolean };
@@ -202,7 +207,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         span.setAttributes({ 'order_notify.outcome': done.cancelled ? 'cancelled' : done.held ? 'held' : done.duplicateSuppressed ? 'duplicate_suppressed' : 'sent', 'order_notify.vendor_message_id': done.vendorMessageId });
         return done;
       } catch (e) {
-        const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const final = e instanceof UnrecoverableError || isLastAttempt(job);
         span.setAttributes({ 'order_notify.outcome': e instanceof DelayedError ? 'held' : e instanceof RateLimitError ? 'rate_limited' : final ? 'failed' : 'retrying' });
         throw e;
       }
@@ -243,8 +248,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     try {
       outcome = await batcher.submit(delivery);
     } catch (e) {
-      const error = isVendorError(e) ? e : new RetryableVendorError(e instanceof Error ? e.message : String(e), { vendor });
-      throw await fail(job, delivery, error, started);
+      throw await fail(job, delivery, asVendorError(e, vendor), started);
     }
     if (!outcome.ok) throw await fail(job, delivery, outcome.error, started);
     if (unrecorded.find(data.deliveryId)) {

@@ -172,6 +172,7 @@ export class InvalidEventError extends z.ZodError {
 }
 
 export function toFieldErrors(error: z.ZodError): FieldError[] {
+  // `field` is public API (dotted, items.0.sku): kept as it was; the message is the shared issue text.
   return error.issues.map((i) => ({ field: i.path.length ? i.path.map(String).join('.') : '(event)', message: i.message }));
 }
 

@@ -1,4 +1,6 @@
-import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
+import { invalidJob } from '../delivery/outcome.js';
+import { issuesText } from '../events/zod-issues.js';
 import { z } from 'zod';
 import type { AppConfig } from '../config/env.js';
 import type { RedisConnection } from '../queues/connection.js';
@@ -36,14 +38,14 @@ export function createDeadlineWorker(deps: { config: AppConfig; connection: Redi
   const worker = openWorker(QUEUES.fallbackDeadlines, async (job) => {
     if (job.name === JOB_NAMES.fallbackSweep) {
       const empty = typeof job.data === 'object' && job.data !== null && !Array.isArray(job.data) && Object.keys(job.data as object).length === 0;
-      if (!empty) throw new UnrecoverableError(`invalid ${job.name} job ${job.id}: a sweep carries no data`);
+      if (!empty) throw invalidJob(job, 'a sweep carries no data');
       return { fired: await deps.chains.sweep() };
     }
     const parsed = deadlineJobSchema.safeParse(job.data);
     if (job.name !== JOB_NAMES.fallbackDeadline || !parsed.success) {
       const fields = parsed.success ? `name: is "${job.name}", expected "${JOB_NAMES.fallbackDeadline}"`
-        : parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
-      throw new UnrecoverableError(`invalid ${job.name} job ${job.id}: ${fields}`);
+        : issuesText(parsed.error);
+      throw invalidJob(job, fields);
     }
     const action = await deps.chains.onDeadline(parsed.data);
     logger.debug({ orderId: parsed.data.orderId, rule: parsed.data.ruleId, action }, 'fallback deadline checked');

@@ -5,6 +5,7 @@ import { deliveryId } from '../queues/job-ids.js';
 import { resolveSendWindow } from '../delivery/send-window.js';
 import { channelValue, vendorDefinition } from '../vendors/registry.js';
 import { renderTemplate, TemplateError } from './template.js';
+import { issuesText } from '../events/zod-issues.js';
 
 /** What the fan-out decides for one rule of one order. */
 export type RulePlan =
@@ -34,7 +35,7 @@ export function renderRule(route: Route, event: OrderPaid): { ok: true; payload:
   const addressed = def.address(rendered as Record<string, unknown>, event, route.channel);
   const result = def.payloadSchema.safeParse(addressed);
   if (!result.success) {
-    const reason = result.error.issues.map((i) => `message.${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+    const reason = issuesText(result.error, { prefix: 'message.', root: 'message' });
     return { ok: false, reason: `${reason} (${route.vendor} would refuse this message)` };
   }
   return { ok: true, payload: result.data };

@@ -1,4 +1,6 @@
-import { UnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
+import { invalidJob } from '../delivery/outcome.js';
+import { issuesText } from '../events/zod-issues.js';
 import type { AppConfig } from '../config/env.js';
 import type { Route } from './routes.js';
 import { orderPaidSchema } from '../events/order-paid.js';
@@ -69,8 +71,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   async function fanOut(job: Job): Promise<FanoutResult> {
     const parsed = orderPaidSchema.safeParse(job.data);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-      throw new UnrecoverableError(`invalid order.paid job ${job.id}: ${fields}`);
+      throw invalidJob(job, issuesText(parsed.error, { root: '(event)' }));
     }
     const event = parsed.data;
     // The job's own timestamp, not now: a retried fan-out renders the very same deliveries.

@@ -1,6 +1,7 @@
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
-import { RateLimitedVendorError } from '../delivery/errors.js';
+import { invalidJob, mapFailure } from '../delivery/outcome.js';
+import { issuesText } from '../events/zod-issues.js';
 import { classifyHttpFailure } from '../delivery/http-failure.js';
 import { QUEUES } from '../queues/names.js';
 import { retryingWorkerOptions } from '../queues/options.js';
@@ -39,8 +40,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
   async function process(job: Job): Promise<{ status: number }> {
     const parsed = orderNotificationSchema.safeParse(job.data);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`).join('; ');
-      throw new UnrecoverableError(`invalid ${job.name} job ${job.id}: ${fields}`);
+      throw invalidJob(job, issuesText(parsed.error));
     }
     // Serialise once; these exact bytes are signed and sent.
     const body = JSON.stringify(parsed.data);
@@ -52,16 +52,17 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
       logger.debug({ ...log, status: res.status }, 'webhook delivered');
       return { status: res.status };
     } catch (e) {
-      const error = classifyHttpFailure(e, TARGET);
-      if (error instanceof RateLimitedVendorError) {
-        const ms = error.retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
-        await queue.rateLimit(ms);
-        logger.warn({ ...log, pauseMs: ms }, 'webhook receiver rate-limited us; pausing');
-        throw Worker.RateLimitError();
-      }
-      const final = error.kind === 'permanent' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      logger[final ? 'error' : 'warn']({ ...log, reason: error.message }, final ? 'webhook failed' : 'webhook attempt failed; will retry');
-      throw error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
+      const { thrown, error, final, pauseMs } = await mapFailure(classifyHttpFailure(e, TARGET), {
+        job,
+        defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
+        async pause(ms) {
+          await queue.rateLimit(ms);
+          logger.warn({ ...log, pauseMs: ms }, 'webhook receiver rate-limited us; pausing');
+          return 'requeue';
+        },
+      });
+      if (pauseMs === undefined) logger[final ? 'error' : 'warn']({ ...log, reason: error.message }, final ? 'webhook failed' : 'webhook attempt failed; will retry');
+      throw thrown;
     }
   }
 

@@ -1,5 +1,6 @@
 import { isAxiosError, type AxiosInstance } from 'axios';
 import { z } from 'zod';
+import { describeIssue } from '../../../events/zod-issues.js';
 import { jitteredBackoff } from '../../../queues/backoff.js';
 import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError } from '../../../delivery/errors.js';
 import type { VendorCallMetrics } from '../../../delivery/types.js';
@@ -107,7 +108,7 @@ export class AnalyseClient {
       const body = await this.get(url, endpoint, out);
       const parsed = pageSchema.safeParse(body);
       if (!parsed.success) {
-        throw new PermanentVendorError(`${endpoint}: answer is not { count, items[] } (${parsed.error.issues[0]?.path.join('.') || 'body'}: ${parsed.error.issues[0]?.message})`, { vendor: VENDOR });
+        throw new PermanentVendorError(`${endpoint}: answer is not { count, items[] } (${describeIssue(parsed.error.issues[0]!, { root: 'body' })})`, { vendor: VENDOR });
       }
       const { count, items } = parsed.data;
       const values: T[] = [];

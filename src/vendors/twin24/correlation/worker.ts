@@ -1,6 +1,6 @@
-import { UnrecoverableError, type Queue, type Worker } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { AppConfig, Twin24Config } from '../../../config/env.js';
-import { isVendorError } from '../../../delivery/errors.js';
+import { asVendorError, invalidJob, mapFailure } from '../../../delivery/outcome.js';
 import type { Metrics } from '../../../observability/metrics.js';
 import type { OrderRecords } from '../../../orders/record.js';
 import type { RedisConnection } from '../../../queues/connection.js';
@@ -74,7 +74,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
   // Long enough for a big backlog; if a tick outlives it, an overlapping tick only repeats idempotent writes.
   const lock = new RedisLock(connection, `${prefix}:twin24:correlate:lock`, Math.max(5 * 60_000, 4 * twin24.pollEveryMs));
 
-  async function tickNow(): Promise<TickSummary | 'skipped'> {
+  async function tickNow(job?: Pick<Job, 'attemptsMade' | 'opts'>): Promise<TickSummary | 'skipped'> {
     if (await connection.exists(pauseKey)) {
       logger.debug('analyse API asked us to slow down; tick skipped');
       return 'skipped';
@@ -83,13 +83,17 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
       try {
         return await runCorrelationTick({ settings: twin24!, pending, records, client, logger, metrics, tracing, lookupMemory });
       } catch (e) {
-        if (isVendorError(e) && e.kind === 'rate_limited') {
-          const ms = (e as { retryAfterMs?: number }).retryAfterMs ?? config.delivery.defaultRateLimitPauseMs;
-          await connection.set(pauseKey, '1', 'PX', Math.max(1, ms));
-          metrics.rateLimited.inc({ vendor: VENDOR });
-        }
         // Pending messages are untouched by a failure; the job fails with the reason and the next tick resumes.
-        throw e;
+        // A rate limit pauses the ticks (not the queue: the scheduler adds the next tick by itself).
+        throw (await mapFailure(asVendorError(e, VENDOR), {
+          job: job ?? { attemptsMade: 0, opts: {} },
+          defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
+          async pause(ms) {
+            await connection.set(pauseKey, '1', 'PX', ms);
+            metrics.rateLimited.inc({ vendor: VENDOR });
+            return 'fail';
+          },
+        })).thrown;
       } finally {
         // Whether the tick succeeded or not: the pending set stays bounded while the statistics API is away.
         await sweepPendingByAge({ settings: twin24!, pending, records, logger, metrics }, twin24!.correlateWindowMs)
@@ -107,9 +111,9 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     const data: unknown = job.data;
     const empty = typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 0;
     if (job.name !== JOB_NAMES.correlateTick || !empty) {
-      throw new UnrecoverableError(`invalid ${job.name} job ${job.id}: a correlation tick is named "${JOB_NAMES.correlateTick}" and carries no data`);
+      throw invalidJob(job, `a correlation tick is named "${JOB_NAMES.correlateTick}" and carries no data`);
     }
-    return tickNow();
+    return tickNow(job);
   }, {
     connection, prefix, concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
   }, logger);
