@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RetryableVendorError } from '../../delivery/errors.js';
 import type { RedisConnection } from '../../queues/connection.js';
 import type { MantagoPair } from './client.js';
 import { MANTAGO } from './errors.js';
 import { learnSecret } from '../../runtime/redact.js';
+import { RedisLock } from '../../runtime/redis-lock.js';
 
 /** A pair as read from the store, with an id to compare pairs by (a short hash: safe to keep and compare). */
 export interface StoredPair extends MantagoPair {
@@ -28,8 +29,6 @@ export function lostPairMessage(key: string): string {
 
 const storedSchema = z.object({ token: z.string().min(1), secret: z.string().min(1) });
 
-/** Deletes the lock only if it is still ours (it may have expired and been taken by another replica). */
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 export function pairId(pair: MantagoPair): string {
   return createHash('sha256').update(pair.token).update('\0').update(pair.secret).digest('hex').slice(0, 16);
@@ -47,6 +46,7 @@ export class MantagoCredentialStore {
   private readonly lockTtlMs: number;
   private readonly pollMs: number;
   private readonly storeRetryMs: number;
+  private readonly lock: RedisLock;
   /** A refreshed pair whose write to Redis has not succeeded yet: written before anything uses it. */
   private unstored: MantagoPair | undefined;
 
@@ -62,6 +62,7 @@ export class MantagoCredentialStore {
     this.lockTtlMs = opts.lockTtlMs ?? 30_000;
     this.pollMs = opts.pollMs ?? 100;
     this.storeRetryMs = opts.storeRetryMs ?? 20_000;
+    this.lock = new RedisLock(redis, this.lockKey, this.lockTtlMs);
   }
 
   /** The current pair. The env pair seeds the store only when it is empty: after a rotation Redis is the truth. */
@@ -99,22 +100,18 @@ export class MantagoCredentialStore {
     const deadline = Date.now() + this.lockTtlMs + 5_000;
     for (;;) {
       if (mayRefresh) {
-        const lock = randomUUID();
-        if ((await this.redis.set(this.lockKey, lock, 'PX', this.lockTtlMs, 'NX')) === 'OK') {
-          try {
-            // Re-check under the lock: the previous holder may have finished between our read and our lock.
-            const pair = await this.current();
-            if (pair.id !== staleId) return 'already-rotated';
-            const fresh = await refresh(pair);
-            // MantaGO has retired the old pair: this one is the only pair that works now. Kept in memory until the
-            // write succeeds (retried), and used by nobody before that.
-            this.unstored = fresh;
-            await this.flush(this.storeRetryMs);
-            return 'rotated';
-          } finally {
-            await this.redis.eval(RELEASE, 1, this.lockKey, lock);
-          }
-        }
+        const held = await this.lock.hold(async () => {
+          // Re-check under the lock: the previous holder may have finished between our read and our lock.
+          const pair = await this.current();
+          if (pair.id !== staleId) return 'already-rotated' as const;
+          const fresh = await refresh(pair);
+          // MantaGO has retired the old pair: this one is the only pair that works now. Kept in memory until the
+          // write succeeds (retried), and used by nobody before that.
+          this.unstored = fresh;
+          await this.flush(this.storeRetryMs);
+          return 'rotated' as const;
+        });
+        if (held) return held.value;
       }
       // Another replica is refreshing: wait until it is done (lock gone) or the pair changed.
       while ((await this.redis.exists(this.lockKey)) === 1) {
