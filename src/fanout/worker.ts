@@ -9,6 +9,7 @@ import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
 import { deliveryJobOptions, lockOptions } from '../queues/options.js';
+import { addJobs } from '../queues/add-jobs.js';
 import { deliveryId } from '../queues/job-ids.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -100,9 +101,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     }
     for (const [vendor, list] of byVendor) {
       const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
-      const queue = deliveryQueues.get(vendor)!;
-      if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-      else await queue.addBulk(jobs);
+      await addJobs(deliveryQueues.get(vendor)!, jobs);
     }
     logger.info({ orderId: event.orderId, queued: result.queued.length, skipped: result.skipped.length, rejected: result.rejected.length }, 'order fanned out');
     return result;

@@ -6,6 +6,7 @@ import { createRedis, waitReady, type RedisConnection } from '../queues/connecti
 import { orderDedupId, proposeOrderJobId } from '../queues/job-ids.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { orderJobOptions } from '../queues/options.js';
+import { addJobs } from '../queues/add-jobs.js';
 import { hostTracing, NO_TRACING, type Tracing } from '../observability/tracing.js';
 
 export interface ProducerOptions {
@@ -141,15 +142,13 @@ export class OrderNotifyProducer {
             ...(traces[i] ? { telemetry: { metadata: traces[i] } } : {}),
           },
         }));
-        // One event (orderPaid) goes without MULTI/pipeline: building one copies every loaded BullMQ script onto it.
-        const single = bulk.length === 1;
-        const jobs = single ? [await this.queue.add(bulk[0]!.name, bulk[0]!.data, bulk[0]!.opts)] : await this.queue.addBulk(bulk);
+        const jobs = await addJobs(this.queue, bulk);
         const remember = jobs.map((job, n) => {
           // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
           results[fresh[n]!.i] = { jobId: job.id!, duplicate: job.id !== proposed[n] };
           return [keys[fresh[n]!.i]!, job.id!] as const;
         });
-        if (single) await this.connection.set(remember[0]![0], remember[0]![1], 'PX', this.windowMs, 'NX');
+        if (remember.length === 1) await this.connection.set(remember[0]![0], remember[0]![1], 'PX', this.windowMs, 'NX');
         else await remember.reduce((p, [key, id]) => p.set(key, id, 'PX', this.windowMs, 'NX'), this.connection.pipeline()).exec();
       }
       return results as EnqueueResult[];
