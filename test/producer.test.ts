@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer, InvalidEventError, RedisUnavailableError, type OrderNotifyProducer } from '../src/index.js';
 import { QUEUES } from '../src/queues/names.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { sleep } from './support/wait.js';
 
 const example = (orderId: string) => ({ ...JSON.parse(readFileSync('examples/order-paid.json', 'utf8')), orderId });
 
@@ -86,7 +87,7 @@ describe('producer (real Redis)', () => {
     await down.restart();
     const back = await (async () => {
       for (let i = 0; i < 100; i++) {
-        try { return await p.orderPaid(example('D-2')); } catch { await new Promise((r) => setTimeout(r, 100)); }
+        try { return await p.orderPaid(example('D-2')); } catch { await sleep(100); }
       }
       throw new Error('producer did not recover');
     })();

@@ -7,6 +7,7 @@ import { QUEUES } from '../src/queues/names.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { testConfig } from './support/config.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { sleep } from './support/wait.js';
 
 /** Bounded memory of the hand-back: nobody may consume the results queue. */
 describe('results queue cap (real Redis)', () => {
@@ -26,7 +27,7 @@ describe('results queue cap (real Redis)', () => {
     const handback = createResultsHandback({ config, connection, logger, metrics });
     const records = new OrderRecords(connection, config.queuePrefix, 60_000, [handback.listener]);
     await changes(records, 0, 12); // the first add checks (1 ≤ 5); the rest fall inside the 1 s check interval
-    await new Promise((r) => setTimeout(r, 1_100));
+    await sleep(1_100);
     await changes(records, 12, 1); // 13 waiting → trimmed to 5
     const queue = new Queue(QUEUES.results, { connection, prefix: config.queuePrefix });
     const waiting = await queue.getJobs(['wait'], 0, -1, true);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderNotificationSchema, type OrderNotification } from '../../src/orders/handback.js';
 import { verifyWebhook } from '../../src/orders/webhook-signature.js';
 import { QUEUES } from '../../src/queues/names.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { jobsOf, lastSeq, orderIdOf, phoneOf, RULE, startRig, tickUntilSettled, type Pipeline, type Rig } from './rig.js';
 
 const PAGE = 7;
@@ -129,7 +129,7 @@ describe('Twin24 correlation, end to end (real Redis + sandbox timeline)', () =>
     const distinct = new Set(p.changes);
     const accepted = () => receiver.received.filter((r) => r.answered === 200);
     await waitFor(() => accepted().length >= distinct.size, 'every change to reach the webhook', 30_000);
-    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive now
+    await sleep(300); // a duplicate would arrive now
     const ok = accepted();
     expect(ok.length).toBe(distinct.size);
     const ids = ok.map((r) => JSON.parse(r.body).eventId as string);

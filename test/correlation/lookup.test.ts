@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxOptions } from '../../src/sandbox/index.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { lastSeq, RULE, startRig, tickUntilSettled, type Rig } from './rig.js';
 
 const SEED_FIELDS = 'id,name,clientId,messengerType';
@@ -97,7 +97,7 @@ describe('session lookup', () => {
       }
       expect(d).toMatchObject({ status: 'correlated', vendorStatus: String(i).endsWith('1') ? 'SEEN_BY_USER' : 'READ', result: { confirmation: 'Отказ' } });
     }
-    await new Promise((r) => setTimeout(r, 5_100));
+    await sleep(5_100);
     expect((await p.tick()).timedOut).toBe(unanswered.length);
   });
 });

@@ -24,7 +24,7 @@ import { createTwin24Auth } from '../../src/vendors/twin24/auth.js';
 import { createVendorHttp } from '../../src/vendors/http.js';
 import { sandboxEnv, testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 
 export const RULE = 'wa-confirm';
 export const silent = pino({ level: 'silent' });
@@ -145,7 +145,7 @@ export async function tickUntilSettled(p: Pipeline, maxTicks = 60, everyMs = 100
   for (let i = 0; i < maxTicks; i++) {
     summaries.push(await p.tick());
     if ((await p.pending.count()) === 0) return summaries;
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
   throw new Error(`still ${await p.pending.count()} pending after ${maxTicks} ticks`);
 }

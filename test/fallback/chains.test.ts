@@ -5,6 +5,7 @@ import { ORDERS_READ_TOKEN, startApi } from '../http/harness.js';
 import type { Twin24Outcome } from '../../src/sandbox/types.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { attemptsTo, deliveryQueueName, sendsTo, startFallbackRig, waitFor, type FallbackRig } from './rig.js';
+import { sleep } from '../support/wait.js';
 
 /**
  * Fallback chains end to end: real Redis, the real fan-out, delivery workers and Twin24 correlator (on its
@@ -121,7 +122,7 @@ describe('fallback chains with receipts arriving quickly (after: 30s)', () => {
     await rig.send('F-6', { lineUserId: 'U-f6' }); // the chain starts with WhatsApp, which this customer has not
     const skipped = await waitFor(async () => (await rig.producer.getOrder('F-6'))?.deliveries[0], 'F-6 fanned out');
     expect(skipped).toMatchObject({ ruleId: 'wa', status: 'skipped' });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(attemptsTo(rig.sandbox, 'mantago', 'U-f6')).toBe(0);
   });
 
@@ -174,7 +175,7 @@ describe('fallback chains when the receipt comes late (after: 1s, WhatsApp deliv
     expect(late.deliveries.find((d) => d.ruleId === 'wa')!.vendorStatus).toBe('DELIVERED');
     expect(late.chains![0]).toMatchObject({ state: 'reached', reached: 'ln' });
     expect(await metric(rig, 'order_notify_fallback_late_deliveries_total', { rule: 'wa' })).toBe(1);
-    await new Promise((r) => setTimeout(r, 500)); // a few more correlator ticks
+    await sleep(500); // a few more correlator ticks
     expect(sendsTo(rig.sandbox, 'twin24', '66810000101')).toBe(1);
     expect(sendsTo(rig.sandbox, 'mantago', 'U-l1')).toBe(1);
     expect(attemptsTo(rig.sandbox, 'joinchat', 'p-l1')).toBe(0);

@@ -9,7 +9,7 @@ import { createRedis, type RedisConnection } from '../../src/queues/connection.j
 import { deliveryQueueName, JOB_NAMES, QUEUES } from '../../src/queues/names.js';
 import { testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 
 describe('fallback deadline worker', () => {
   let redis: TestRedis;
@@ -58,12 +58,12 @@ describe('fallback deadline worker', () => {
       // The decider "dies": the script said fire, nothing else happened.
       expect((await chains.store.event('S-1', 'wa.S-1', 'failed', 'wa: undelivered'))?.action).toBe('fire');
       expect(await chains.sweep()).toBe(0); // lease not over yet
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       expect(await chains.sweep()).toBe(1);
       expect(await (await mantago.getJob('ln.S-1'))?.getState()).toBe('waiting');
       expect((await records.getDelivery('S-1', 'ln.S-1'))).toMatchObject({ status: 'queued', chain: { head: 'wa', link: 1, firedBecause: 'wa: undelivered' } });
       expect(await conn.zcard(chains.store.pendingKey)).toBe(0);
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       expect(await chains.sweep()).toBe(0);
     } finally {
       await mantago.close();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainStore, type Membership } from '../../src/fallback/store.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { sleep } from '../support/wait.js';
 
 const member = (step: number, rule: string, extra: Partial<Membership> = {}): Membership => ({
   head: 'wa', link: step, step, rule, vendor: step === 0 ? 'twin24' : 'mantago', deliveryId: `${rule}.O-1`, reports: step === 0, ...extra,
@@ -26,12 +27,12 @@ describe('chain store decisions (one Lua script per report)', () => {
     expect((await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered'))?.action).toBe('fire');
     // The decider "died": no markEnqueued. A report within the lease leaves the work to it.
     expect((await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered'))?.action).toBe('none');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const retaken = await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered');
     expect(retaken?.action).toBe('fire');
     expect(retaken?.action === 'fire' && retaken.next.firedBecause).toBe('wa: undelivered');
     await store.markEnqueued('O-1', 'wa', 1, 'wa.O-1');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect((await store.event('O-1', 'wa.O-1', 'failed', 'wa: undelivered'))?.action).toBe('none');
   });
 

@@ -9,7 +9,7 @@ import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { deliveryCounts, uniquePrefix, workerEnv } from './harness.js';
 
 /**
@@ -61,7 +61,7 @@ describe('MantaGO: worker stopped between the refresh answer and storing the pai
     await waitFor(() => sandbox.requests('mantago').some((r) => r.path === '/openapi/token' && r.status === 200), 'the refresh answer', 10_000, 10);
     const rotated = { ...sandbox.credentials.mantago };
     expect(rotated.token).not.toBe(original.token);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(JSON.parse((await monitor.get(credentialsKey)) ?? '{}').token).not.toBe(rotated.token); // not stored yet
 
     // Stopped before the pair is stored; Redis comes back during the shutdown.

@@ -8,7 +8,7 @@ import {
   type SqlClient,
 } from '../support/outbox.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 
 /**
  * The outbox relay's promises under faults, against real PostgreSQL and MariaDB servers and real relay processes
@@ -19,7 +19,6 @@ const KINDS: DatabaseKind[] = ['postgres', 'mariadb'];
 const ENTRY = 'workers/outbox-relay.ts';
 const ROWS = 10_000;
 const WRITERS = 16;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const kind of KINDS) {
   const missing = missingDatabase(kind);

@@ -8,7 +8,7 @@ import { countPerRecipient, testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { acceptedRecipients, deliveryCounts, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.js';
 
 /**
@@ -65,7 +65,7 @@ describe('Redis refusing writes right after an acknowledgement (real worker proc
         const refusedAt = Date.now();
         await waitFor(() => acceptedRecipients(sandbox, 'metabot').length === DELIVERIES, 'every acknowledgement (while Redis refuses writes)', 10_000, 20);
         const acksWhileRefusing = Date.now() - refusedAt < seconds * 1000;
-        await new Promise((r) => setTimeout(r, Math.max(0, refusedAt + seconds * 1000 - Date.now())));
+        await sleep(Math.max(0, refusedAt + seconds * 1000 - Date.now()));
         await restore();
 
         await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).completed === DELIVERIES, 'all jobs completed', 60_000, 100);

@@ -10,7 +10,7 @@ import type { OrderPaid } from '../../src/events/order-paid.js';
 import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { countPerRecipient, testOrder, testOrders } from '../support/orders.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { acceptedRecipients, deliveryCounts, stalledCounts, uniquePrefix, workerEnv } from './harness.js';
 import { allQueueNames } from '../../src/queues/names.js';
 
@@ -20,7 +20,6 @@ import { allQueueNames } from '../../src/queues/names.js';
  * orchestrator would, so it flushes on the way out.
  */
 const INGEST_TOKEN = 'reliability-ingest-token-0123456789';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Redis restarts and outages', () => {
   let redis: TestRedis;

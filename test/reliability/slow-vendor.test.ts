@@ -9,7 +9,7 @@ import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { deliveryCounts, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.js';
 
 /** Resident memory of a process now (Linux VmRSS), in MB. */
@@ -78,7 +78,7 @@ describe('slow and oversized vendor answers (real worker process)', () => {
     children.push(holder);
     await waitFor(async () => (await hold.status())[0]?.status === 'unknown', 'held after the cut-off attempt', 15_000, 50);
     sandbox.setFaults('metabot', {});
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     expect(sandbox.requests('metabot')).toHaveLength(1);
     expect(await new HeldDeliveries(hold.monitor, hold.prefix).count()).toBe(1);
     console.info(`[slow-vendor] dripping answer cut after ${heldForMs} ms (VENDOR_TIMEOUT 1 s); resend: sent on retry; hold: held, 1 request`);
@@ -92,7 +92,7 @@ describe('slow and oversized vendor answers (real worker process)', () => {
     const prefix = uniquePrefix('huge');
     const worker = await startChildWorker('workers/metabot.ts', workerEnv({ url: redis.url }, prefix, sandbox, { VENDOR_TIMEOUT: '1s', DELIVERY_BACKOFF: '300ms' }));
     children.push(worker);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     const before = rssMb(worker.pid);
     let peak = before;
     const sampler = setInterval(() => { peak = Math.max(peak, rssMb(worker.pid)); }, 10);

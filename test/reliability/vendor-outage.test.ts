@@ -8,7 +8,7 @@ import type { OrderPaid } from '../../src/events/order-paid.js';
 import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { countPerRecipient, testOrders } from '../support/orders.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 import { acceptedRecipients, deliveryCounts, uniquePrefix, workerEnv } from './harness.js';
 
 /**
@@ -106,7 +106,7 @@ describe('vendor outage and a flaky vendor (real worker processes)', () => {
       const all = await Promise.all(orders.map((o) => records.get(o.orderId)));
       return all.every((r) => r?.deliveries.length === 2 && r.deliveries.every((d) => d.status === 'retrying'));
     }, 'every delivery retrying during the outage', 30_000, 200);
-    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - startedAt))));
+    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - startedAt)));
     expect(sandbox.accepted().length).toBe(0);
     const refused = sandbox.requests().length;
     sandbox.setFaults('metabot', {});

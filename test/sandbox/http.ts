@@ -1,4 +1,7 @@
 /** Tiny fetch wrappers for the sandbox tests: the exact bytes go out, the status, headers and JSON come back. */
+import { sleep } from '../support/wait.js';
+
+export { sleep };
 
 export interface HttpAnswer<T = any> {
   status: number;
@@ -28,7 +31,6 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   return answer(await fetch(url, { headers }));
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000, everyMs = 25): Promise<T> {

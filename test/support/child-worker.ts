@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports.js';
+import { sleep } from './wait.js';
 
 /**
  * A real order-notify process (`node --import tsx workers/<name>.ts`) for fault tests: started with its own
@@ -90,6 +91,6 @@ export async function startChildWorker(entry: string, env: Record<string, string
       await child.kill('SIGKILL');
       throw new Error(`${entry} was not ready within ${opts.readyTimeoutMs ?? 30_000} ms:\n${child.output()}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

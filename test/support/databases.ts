@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { sleep } from './wait.js';
 
 /**
  * Private PostgreSQL and MariaDB servers for the outbox tests: each on a free loopback port with its data in a
@@ -145,7 +146,7 @@ async function waitUntil(what: string, proc: ChildProcess, check: () => Promise<
       return;
     } catch (e) {
       if (Date.now() > deadline) throw new Error(`${what} did not answer within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }

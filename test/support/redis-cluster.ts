@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { sleep } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -66,7 +67,7 @@ async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 20_
   for (;;) {
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { sleep } from './wait.js';
 
 export interface TestRedis {
   url: string;
@@ -74,7 +75,7 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
     } catch {
       c.disconnect();
       if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 }

@@ -12,6 +12,7 @@ import { createMantagoAdapter } from '../../src/vendors/mantago/adapter.js';
 import { MantagoCredentialStore, pairId } from '../../src/vendors/mantago/credentials.js';
 import { MantagoCredentialsRejected } from '../../src/vendors/mantago/errors.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
+import { sleep } from '../support/wait.js';
 
 let redis: TestRedis;
 let sandbox: Sandbox;
@@ -23,7 +24,6 @@ function connect(): RedisConnection {
   connections.push(c);
   return c;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seed = { token: 'env-token-1', secret: 'env-secret-1' };
 
 beforeAll(async () => {

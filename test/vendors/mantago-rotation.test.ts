@@ -10,7 +10,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { testConfig } from '../support/config.js';
 import { startFrontHalf } from '../support/pipeline.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, sleep } from '../support/wait.js';
 
 /** One real worker process (workers/mantago.ts), its output kept for assertions. */
 interface Child { proc: ChildProcess; output: string }
@@ -81,7 +81,7 @@ describe('MantaGO token rotation across worker processes', () => {
       // A slow vendor keeps requests of every process in flight when the token expires (the sandbox checks the token
       // after the latency), so more than one process meets the refused pair — not left to scheduling luck.
       sandbox.setFaults('mantago', { latencyMs: 400 });
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       sandbox.expireToken('mantago');
 
       await waitFor(async () => {
