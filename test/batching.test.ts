@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../src/config/env.js';
 import { parseRoutes, type Route } from '../src/fanout/routes.js';
 import type { Delivery, VendorAdapter } from '../src/delivery/types.js';
-import { createDeliveryWorker } from '../src/delivery/worker.js';
+import { createVendorDeliveryWorker } from '../src/app/delivery-worker.js';
 import type { OrderPaid } from '../src/events/order-paid.js';
 import { SAMPLE_ORDER_PAID } from '../src/events/sample.js';
 import { Metrics } from '../src/observability/metrics.js';
@@ -149,7 +149,7 @@ describe('flash sale: batchable and non-batchable rules mixed, enqueued in rando
     const conn = connection();
     records = new OrderRecords(conn, config.queuePrefix, config.orderRetentionMs);
     for (const vendor of ['twin24', 'mantago'] as const) {
-      const w = createDeliveryWorker({
+      const w = createVendorDeliveryWorker({
         vendor, config, connection: conn, records, metrics: new Metrics({ defaultMetrics: false }), logger: silent,
         adapter: vendor === 'twin24' ? twin24Adapter(config) : undefined,
       });

@@ -5,7 +5,7 @@ import {
   AuthExpiredVendorError, PermanentVendorError, RateLimitedVendorError, RetryableVendorError,
 } from '../src/delivery/errors.js';
 import type { Delivery, SendOutcome, VendorAdapter } from '../src/delivery/types.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../src/app/delivery-worker.js';
 import { VendorRateLimiter } from '../src/delivery/rate-limiter.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { OrderRecords } from '../src/orders/record.js';
@@ -48,7 +48,7 @@ describe('generic delivery worker (real Redis, fake vendor)', () => {
     const config = testConfig(redis.url, { DELIVERY_ATTEMPTS: '4', ...env });
     connection = createRedis(config.redis, 'worker');
     const records = new OrderRecords(connection, config.queuePrefix, 60_000);
-    running = createDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics: new Metrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }), adapter });
+    running = createVendorDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics: new Metrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }), adapter });
     const queue = running.queue;
     const add = (n: number, intent = 'intent-a') => queue.addBulk(Array.from({ length: n }, (_, i) => ({
       name: 'delivery',

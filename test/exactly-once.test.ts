@@ -7,7 +7,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { RetryableVendorError } from '../src/delivery/errors.js';
 import { HeldDeliveries } from '../src/delivery/held.js';
 import type { Delivery, SendOutcome, VendorAdapter } from '../src/delivery/types.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../src/app/delivery-worker.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { OrderRecords } from '../src/orders/record.js';
 import { createRedis } from '../src/queues/connection.js';
@@ -50,7 +50,7 @@ describe('exactly once: unknown outcomes and acknowledged sends', () => {
     connection = createRedis(config.redis, 'worker');
     const records = new OrderRecords(connection, config.queuePrefix, 60_000);
     const metrics = new Metrics({ defaultMetrics: false });
-    running = createDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
+    running = createVendorDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
     const queue = running.queue;
     const add = () => queue.add('delivery', {
       deliveryId: 'r.O-1', orderId: 'O-1', ruleId: 'r', vendor: 'mantago', createdAt: new Date().toISOString(),

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/env.js';
 import { loadRoutesFile } from '../fanout/routes.js';
-import { createDeliveryWorker } from '../delivery/worker.js';
+import { createVendorDeliveryWorker } from './delivery-worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
 import { createResultsHandback } from '../orders/handback.js';
 import { FallbackChains } from '../fallback/chains.js';
@@ -80,7 +80,7 @@ export async function startComponents(names: readonly string[], deps: ComponentD
         deps.logger.warn({ vendor: name, missing }, `${name} is disabled: no credentials (set ${missing.join(', ')})`);
         return;
       }
-      const delivery = createDeliveryWorker({ ...full, vendor: name, gate });
+      const delivery = createVendorDeliveryWorker({ ...full, vendor: name, gate });
       running.push({ name, close: (t) => delivery.close(t) });
     } else if (vendorComponents().some((c) => c.name === name)) {
       // A part a vendor adds besides its delivery worker (Twin24's correlator): the vendor's folder says how to build it.

@@ -7,8 +7,7 @@ import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueName } from '../queues/names.js';
 import { deliveryJobOptions, retryingWorkerOptions } from '../queues/options.js';
-import { vendorDefinition, type VendorName } from '../vendors/registry.js';
-import { createVendorHttp } from '../vendors/http.js';
+import type { VendorDefinition } from '../vendors/types.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import { Batcher } from './batcher.js';
 import { AuthExpiredVendorError, isVendorError, type VendorError } from './errors.js';
@@ -24,18 +23,18 @@ import type { Delivery, SendOutcome, VendorAdapter } from './types.js';
 import { holdJob, type SendGate } from './send-gate.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../observability/tracing.js';
-import { withVendorCallSpans } from './vendor-call-spans.js';
 import { logPause } from './pause-log.js';
 
 export interface DeliveryWorkerDeps {
-  vendor: VendorName;
+  /** The vendor's definition (name, payload schema, config slice): given by the composition root, never looked up here. */
+  definition: VendorDefinition<unknown>;
+  /** The vendor's adapter, built by the composition root (app/delivery-worker.ts) or a test. */
+  adapter: VendorAdapter<unknown>;
   config: AppConfig;
   connection: RedisConnection;
   records: OrderRecords;
   metrics: Metrics;
   logger: Logger;
-  /** Tests may plug an adapter in; normally built from the registry. */
-  adapter?: VendorAdapter<unknown>;
   autorun?: boolean;
   tracing?: Tracing;
   /** Asked right before sending: quiet hours may hold a delivery, a fallback chain may cancel one. */
@@ -64,20 +63,15 @@ export interface DeliveryWorker {
  * Vendor failures arrive as the shared taxonomy and are mapped onto BullMQ here, and only here.
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
-  const { vendor, config, connection, records, metrics } = deps;
-  const def = vendorDefinition(vendor);
+  const { config, connection, records, metrics, adapter, definition: def } = deps;
+  const vendor = def.name;
   const vendorConfig = def.configFrom(config.vendors);
-  if (vendorConfig === undefined && !deps.adapter) throw new Error(`${vendor} is disabled: its credentials are not configured`);
   const logger = deps.logger.child({ vendor });
   const prefix = config.queuePrefix;
   const queueName = deliveryQueueName(vendor);
   const tracing = deps.tracing ?? NO_TRACING;
   const telemetry = tracing.telemetry;
   const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger);
-  const adapter = deps.adapter ?? def.createAdapter({
-    config: vendorConfig!, redis: connection, prefix, http: createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes }), logger,
-    metrics: withVendorCallSpans(metrics, tracing),
-  });
   const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
   const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
   const ledger = new DeliveryLedger(connection, prefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));

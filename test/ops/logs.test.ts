@@ -3,7 +3,7 @@ import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretValues } from '../../src/config/secrets.js';
 import { classifyHttpFailure } from '../../src/delivery/http-failure.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
@@ -65,7 +65,7 @@ describe('logs never carry secrets and mask contact data', () => {
       if (d.orderId === 'L-RETRY' && calls < 4) throw err; // not a VendorError: the worker wraps its message
       return { ok: true, vendorMessageId: 'mid-1' };
     });
-    delivery = createDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics: new Metrics({ defaultMetrics: false }), logger, adapter });
+    delivery = createVendorDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics: new Metrics({ defaultMetrics: false }), logger, adapter });
     for (const orderId of ['L-PERM', 'L-RETRY']) {
       const job = mantagoJob(orderId);
       await delivery.queue.add('delivery', job, { jobId: job.deliveryId });

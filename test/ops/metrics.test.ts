@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentVendorError, RetryableVendorError } from '../../src/delivery/errors.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { startProbeServer, type ProbeServer } from '../../src/observability/probe-server.js';
 import { QueueDepthGauges } from '../../src/observability/queue-depth.js';
@@ -38,7 +38,7 @@ describe('/metrics of a worker process', () => {
       }
       return { ok: true, vendorMessageId: `m-${d.orderId}` };
     });
-    delivery = createDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
+    delivery = createVendorDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
     // Counts uncached here: this test watches them move from one scrape to the next.
     gauges = new QueueDepthGauges(metrics, connection, config.queuePrefix, undefined, 0);
     probes = await startProbeServer({ port: 0, host: '127.0.0.1', metrics, ready: async () => {} });

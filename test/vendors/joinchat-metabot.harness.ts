@@ -7,7 +7,7 @@ import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/env.js';
 import { loadRoutesFile } from '../../src/fanout/routes.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import type { VendorAdapter } from '../../src/delivery/types.js';
 import { createFanoutWorker } from '../../src/fanout/worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -78,7 +78,7 @@ export async function startRig(): Promise<Rig> {
       const records = new OrderRecords(first, config.queuePrefix, config.orderRetentionMs);
       for (let i = 0; i < (opts.replicas ?? 1); i++) {
         const conn = i === 0 ? first : connection();
-        const w = createDeliveryWorker({
+        const w = createVendorDeliveryWorker({
           vendor, config, connection: conn, records: new OrderRecords(conn, config.queuePrefix, config.orderRetentionMs),
           metrics: new Metrics({ defaultMetrics: false }), logger: opts.logger ?? silent, adapter: opts.adapter,
         });

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRoutes, type Route } from '../../src/fanout/routes.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import type { OrderPaid } from '../../src/events/order-paid.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -55,7 +55,7 @@ function pipeline(opts: { env?: Record<string, string>; routes?: Route[]; startW
   let delivery: DeliveryWorker | undefined;
   const startWorker = () => {
     const connection = createRedis(config.redis, 'worker');
-    delivery = createDeliveryWorker({
+    delivery = createVendorDeliveryWorker({
       vendor: 'mantago', config, connection,
       records: new OrderRecords(connection, config.queuePrefix, config.orderRetentionMs),
       metrics: new Metrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }),

@@ -5,7 +5,7 @@
 import { Queue, type Job } from 'bullmq';
 import pino from 'pino';
 import type { AppConfig, Twin24Config } from '../../src/config/env.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.js';
+import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import type { VendorAdapter } from '../../src/delivery/types.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';
@@ -88,7 +88,7 @@ export async function startTwin24Rig(sandboxOpts: SandboxOptions = {}): Promise<
         const r = new OrderRecords(conn, config.queuePrefix, config.orderRetentionMs);
         records ??= r;
         const adapter = opts.adapter?.({ config });
-        const w = createDeliveryWorker({ vendor: 'twin24', config, connection: conn, records: r, metrics: m, logger: silent, adapter });
+        const w = createVendorDeliveryWorker({ vendor: 'twin24', config, connection: conn, records: r, metrics: m, logger: silent, adapter });
         closers.push(() => w.close(5_000));
         list.push(w);
         metrics.push(m);
