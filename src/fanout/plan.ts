@@ -1,4 +1,4 @@
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 import type { OrderPaid } from '../events/order-paid.js';
 import type { DeliveryJobData } from '../delivery/types.js';
 import { deliveryId } from '../queues/job-ids.js';

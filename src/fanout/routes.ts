@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { SAMPLE_ORDER_PAID } from '../events/sample.js';
 import { checkTemplateSyntax } from './template.js';
 import { renderRule } from './plan.js';
-import { CHANNELS, isVendorName, vendorDefinition, VENDORS, type VendorName } from '../vendors/registry.js';
-import type { Channel } from '../vendors/types.js';
+import { CHANNELS, isVendorName, vendorDefinition, VENDORS } from '../vendors/registry.js';
 import { durationMs } from '../config/duration.js';
-import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow, type RouteSendWindow } from './route-extras.js';
+import { checkChains, fallbackSchema, sendWindowSchema, toRouteSendWindow } from './route-extras.js';
+import type { Route } from './route.js';
+
+export type { Route };
 
 /** Routing rules: which vendor message each paid order produces. See config/routes.example.yaml. */
 const ruleSchema = z
@@ -42,21 +44,6 @@ const ruleSchema = z
 
 const routesFileSchema = z.object({ version: z.literal(1).default(1), rules: z.array(ruleSchema).min(1, 'must hold at least one rule') }).strict();
 
-export interface Route {
-  id: string;
-  vendor: VendorName;
-  channel: Channel;
-  description?: string;
-  delayMs?: number;
-  when?: { locales?: string[]; currencies?: string[]; minTotal?: number };
-  message: Record<string, unknown>;
-  /** See docs/reliability.md; resend when absent. */
-  onUnknownOutcome?: 'resend' | 'hold';
-  /** The next link of this rule's fallback chain; `afterMs` only for vendors that report delivery. */
-  fallback?: { rule: string; afterMs?: number };
-  fallbackOnly?: boolean;
-  sendWindow?: RouteSendWindow;
-}
 
 export class RoutesError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {

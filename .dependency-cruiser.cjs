@@ -1,0 +1,95 @@
+/**
+ * The layer rules of order-notify, checked in CI (`npm run lint:layers`). Imports point down:
+ *
+ *   events, config (env core), queues, runtime (logger, redaction, exit codes, shutdown, Redis lock)
+ *   delivery (contract, taxonomy, outcome → BullMQ, ledger, limiter) and the one outbound HTTP client
+ *   vendors/<name>                       import only the contract and the HTTP client
+ *   fanout (+ routes), orders, correlation, fallback, producer, outbox, observability
+ *   app (composition root), http (API, board, pages), cli, quickstart, sandbox
+ *
+ * Type-only imports count: a type pulled from a higher layer is still knowledge of it.
+ */
+const FOUNDATION = '^src/(events|config|queues|runtime)/';
+const ABOVE_FOUNDATION = '^src/(delivery|http-client|vendors|fanout|orders|correlation|fallback|producer|outbox|observability|app|http|cli|quickstart|sandbox)/';
+const ASSEMBLY = '^src/(app|http|cli|quickstart)/|^src/cli\\.ts$';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle means two modules are one module in two files, or a layer points up. A back-edge that is '
+        + 'type-only or a lazy import() (a driver or SDK loaded on demand) carries no load-order coupling and is allowed.',
+      from: { path: '^src/' },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only', 'dynamic-import'] } },
+    },
+    {
+      name: 'foundation-stays-down',
+      severity: 'error',
+      comment: 'events, config, queues and runtime helpers are the vocabulary: they know no vendor, worker or process.',
+      from: { path: FOUNDATION },
+      to: { path: ABOVE_FOUNDATION },
+    },
+    {
+      name: 'producer-knows-no-vendor',
+      severity: 'error',
+      comment: 'The producer is what a monolith imports: no vendor, delivery machinery or assembly.',
+      from: { path: '^src/(producer/|index\\.ts$)' },
+      to: { path: '^src/(vendors|delivery|fanout|correlation|fallback|app|http|cli|quickstart|sandbox)/' },
+    },
+    {
+      name: 'public-api-loads-no-http-stack',
+      severity: 'error',
+      comment: 'src/index.ts must not load axios, fastify, Bull Board or any vendor, even indirectly.',
+      from: { path: '^src/index\\.ts$' },
+      to: { path: ['^node_modules/(axios|fastify|@fastify|@bull-board)/', '^src/vendors/'], reachable: true },
+    },
+    {
+      name: 'delivery-knows-no-vendor',
+      severity: 'error',
+      comment: 'delivery/ is the generic machine: it may know the vendor contract (vendors/types.ts), never a vendor or the registry.',
+      from: { path: '^src/delivery/' },
+      to: { path: '^src/(vendors/(?!types\\.ts$)|fanout|correlation|fallback|producer|outbox|app|http|cli|quickstart|sandbox)' },
+    },
+    {
+      name: 'vendors-import-only-the-contract',
+      severity: 'error',
+      comment: 'A vendor folder imports the contract (delivery types/errors, the HTTP client, config core, events, runtime helpers) and itself.',
+      from: { path: '^src/vendors/' },
+      to: {
+        path: '^src/(fanout|orders|correlation|fallback|producer|outbox|app|http|cli|quickstart|sandbox)/',
+        // Twin24's pending set lives in src/correlation/ until the correlator moves under src/vendors/twin24/.
+        pathNot: '^src/correlation/pending\\.ts$',
+      },
+    },
+    {
+      name: 'vendors-do-not-know-each-other',
+      severity: 'error',
+      comment: 'One vendor folder never imports another; only the registry lists them all.',
+      from: { path: '^src/vendors/([^/]+)/' },
+      to: { path: '^src/vendors/([^/]+)/', pathNot: '^src/vendors/$1/' },
+    },
+    {
+      name: 'only-the-composition-root-assembles',
+      severity: 'error',
+      comment: 'Nothing below app/http/cli/quickstart imports them: they are the top.',
+      from: { path: '^src/', pathNot: ASSEMBLY },
+      to: { path: ASSEMBLY },
+    },
+    {
+      name: 'registry-only-from-the-top',
+      severity: 'error',
+      comment: 'The registry knows every vendor; below the fan-out only the contract is known.',
+      from: { path: '^src/(events|config|queues|runtime|delivery|http-client|producer)/' },
+      to: { path: '^src/vendors/registry\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(test|bench|dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.json'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
