@@ -19,7 +19,7 @@ import { deliveryId } from '../src/queues/job-ids.js';
 import { deliveryQueueName } from '../src/queues/names.js';
 import { startSandbox, type RecordedRequest, type Sandbox } from '../src/sandbox/index.js';
 import type { VendorName } from '../src/vendors/registry.js';
-import { createVendorHttp } from '../src/vendors/http.js';
+import { createVendorHttp } from '../src/http-client/instance.js';
 import { createTwin24Adapter } from '../src/vendors/twin24/adapter.js';
 import type { Twin24Payload } from '../src/vendors/twin24/payload.js';
 import { sandboxEnv, testConfig } from './support/config.js';

@@ -2,7 +2,7 @@ import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerDeps } fr
 import type { VendorAdapter } from '../delivery/types.js';
 import { withVendorCallSpans } from '../delivery/vendor-call-spans.js';
 import { NO_TRACING } from '../observability/tracing.js';
-import { createVendorHttp } from '../vendors/http.js';
+import { createVendorHttp } from '../http-client/instance.js';
 import { vendorDefinition, type VendorName } from '../vendors/registry.js';
 
 export type { DeliveryWorker };

@@ -1,7 +1,7 @@
 import { isAxiosError } from 'axios';
 import {
   PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
-} from './errors.js';
+} from '../delivery/errors.js';
 
 /** Retry-After is seconds or an HTTP date; returns milliseconds, or undefined when absent or unreadable. */
 export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {

@@ -21,7 +21,7 @@ import { QUEUES } from '../../src/queues/names.js';
 import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type RecordedRequest, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { createTwin24Auth } from '../../src/vendors/twin24/auth.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { sandboxEnv, testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor, sleep } from '../support/wait.js';

@@ -13,7 +13,7 @@ import { runCorrelationTick } from '../../src/vendors/twin24/correlation/correla
 import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
 const seed = (f: string) => readFileSync(`test/fixtures/seeds/twin24/${f}`, 'utf8');

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretValues } from '../../src/config/secrets.js';
-import { classifyHttpFailure } from '../../src/delivery/http-failure.js';
+import { classifyHttpFailure } from '../../src/http-client/classify.js';
 import { createVendorDeliveryWorker, type DeliveryWorker } from '../../src/app/delivery-worker.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';

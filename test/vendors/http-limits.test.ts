@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAxiosError } from 'axios';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 
 /**
  * The two hard limits of every outbound call, against the sandbox's fault modes: a total deadline (axios' own

@@ -5,7 +5,7 @@ import type { JoinchatConfig } from '../../src/config/env.js';
 import {
   PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
 } from '../../src/delivery/errors.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { createJoinchatAdapter } from '../../src/vendors/joinchat/adapter.js';
 import { JoinchatClient, serialiseSendMessage } from '../../src/vendors/joinchat/client.js';
 import type { JoinchatPayload } from '../../src/vendors/joinchat/payload.js';

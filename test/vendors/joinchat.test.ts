@@ -6,7 +6,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { deliveryId } from '../../src/queues/job-ids.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { createJoinchatAdapter } from '../../src/vendors/joinchat/adapter.js';
 import { postSigned, serialiseSendMessage } from '../../src/vendors/joinchat/client.js';
 import type { JoinchatPayload } from '../../src/vendors/joinchat/payload.js';

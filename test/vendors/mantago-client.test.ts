@@ -5,7 +5,7 @@ import {
 } from '../../src/delivery/errors.js';
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { MantagoClient, type BroadcastRequest } from '../../src/vendors/mantago/client.js';
 import { classifyMantagoFailure, classifyRefusalBody, MantagoCredentialsRejected } from '../../src/vendors/mantago/errors.js';
 

@@ -7,7 +7,7 @@ import { RetryableVendorError } from '../../src/delivery/errors.js';
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { createMantagoAdapter } from '../../src/vendors/mantago/adapter.js';
 import { MantagoCredentialStore, pairId } from '../../src/vendors/mantago/credentials.js';
 import { MantagoCredentialsRejected } from '../../src/vendors/mantago/errors.js';

@@ -3,7 +3,7 @@ import type { MetabotConfig } from '../../src/config/env.js';
 import {
   PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
 } from '../../src/delivery/errors.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { createMetabotAdapter } from '../../src/vendors/metabot/adapter.js';
 import { MetabotClient, scheduleBody } from '../../src/vendors/metabot/client.js';
 import { metabotPayloadSchema, type MetabotPayload } from '../../src/vendors/metabot/payload.js';

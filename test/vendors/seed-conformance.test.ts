@@ -10,7 +10,7 @@ import { AnalyseClient, type MessageStat, type SessionStat } from '../../src/ven
 import { isResultPresent } from '../../src/vendors/twin24/correlation/status.js';
 import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { JoinchatClient, serialiseSendMessage } from '../../src/vendors/joinchat/client.js';
 import { joinchatPayloadSchema } from '../../src/vendors/joinchat/payload.js';
 import { DEFAULT_BROADCAST_NAME } from '../../src/vendors/mantago/adapter.js';

@@ -9,7 +9,7 @@ import type { VendorCallMetrics } from '../../src/delivery/types.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { planFanout } from '../../src/fanout/plan.js';
 import { AnalyseClient } from '../../src/vendors/twin24/correlation/analyse-client.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { MantagoClient } from '../../src/vendors/mantago/client.js';
 import { MetabotClient } from '../../src/vendors/metabot/client.js';
 import { metabotPayloadSchema } from '../../src/vendors/metabot/payload.js';

@@ -13,7 +13,7 @@ import { createRedis, type RedisConnection } from '../../src/queues/connection.j
 import { deliveryQueueName, JOB_NAMES } from '../../src/queues/names.js';
 import { deliveryJobOptions } from '../../src/queues/options.js';
 import { startSandbox, type RecordedRequest, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { sandboxEnv, testConfig } from '../support/config.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis.js';

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PendingMessages, type PendingMessage } from '../../src/vendors/twin24/correlation/pending.js';
 import type { Delivery, VendorAdapter } from '../../src/delivery/types.js';
-import { createVendorHttp } from '../../src/vendors/http.js';
+import { createVendorHttp } from '../../src/http-client/instance.js';
 import { createTwin24Adapter } from '../../src/vendors/twin24/adapter.js';
 import type { Twin24Payload } from '../../src/vendors/twin24/payload.js';
 import type { AppConfig } from '../../src/config/env.js';

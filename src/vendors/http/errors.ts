@@ -1,6 +1,6 @@
 import { isAxiosError } from 'axios';
 import { PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
-import { parseRetryAfter } from '../../delivery/http-failure.js';
+import { parseRetryAfter } from '../../http-client/classify.js';
 
 export const VENDOR = 'http';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
 } from '../../delivery/errors.js';
-import { parseRetryAfter } from '../../delivery/http-failure.js';
+import { parseRetryAfter } from '../../http-client/classify.js';
 
 const VENDOR = 'joinchat';
 

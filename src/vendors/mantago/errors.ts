@@ -3,7 +3,7 @@ import { z } from 'zod';
 import {
   AuthExpiredVendorError, PermanentVendorError, RetryableVendorError, type VendorError,
 } from '../../delivery/errors.js';
-import { classifyHttpFailure } from '../../delivery/http-failure.js';
+import { classifyHttpFailure } from '../../http-client/classify.js';
 
 export const MANTAGO = 'mantago';
 

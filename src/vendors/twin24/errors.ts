@@ -1,7 +1,7 @@
 import { isAxiosError } from 'axios';
 import { z } from 'zod';
 import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
-import { classifyHttpFailure } from '../../delivery/http-failure.js';
+import { classifyHttpFailure } from '../../http-client/classify.js';
 
 export const VENDOR = 'twin24';
 

@@ -10,7 +10,7 @@ import type { Logger } from '../../../runtime/logger.js';
 import { createTwin24Auth, type Twin24TokenSource } from '../auth.js';
 import { VENDOR } from '../errors.js';
 import { RedisLock } from '../../../runtime/redis-lock.js';
-import { createVendorHttp } from '../../http.js';
+import { createVendorHttp } from '../../../http-client/instance.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
 import { lockOptions } from '../../../queues/options.js';
