@@ -1,8 +1,10 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
+import type { VendorError } from '../delivery/errors.js';
 import { invalidJob, mapFailure } from '../delivery/outcome.js';
 import { issuesText } from '../events/zod-issues.js';
-import { classifyHttpFailure } from '../http-client/classify.js';
+import { classifyHttpFailure, classifyStatus } from '../http-client/classify.js';
+import { isSuccess, request } from '../http-client/request.js';
 import { QUEUES } from '../queues/names.js';
 import { retryingWorkerOptions } from '../queues/options.js';
 import type { RedisConnection } from '../queues/connection.js';
@@ -47,23 +49,28 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
     // webhook-id is the event id: the same on every retry, so a receiver drops a duplicate by it.
     const headers = { 'content-type': 'application/json', ...signWebhook(signers, parsed.data.eventId, new Date(), body) };
     const log = { eventId: parsed.data.eventId, orderId: parsed.data.orderId, attempt: job.attemptsMade + 1 };
+    let failure: VendorError;
     try {
-      const res = await http.post(webhookUrl!, body, { headers });
-      logger.debug({ ...log, status: res.status }, 'webhook delivered');
-      return { status: res.status };
+      const answer = await request(http, { target: TARGET, endpoint: 'post', url: webhookUrl!, body, headers });
+      if (isSuccess(answer)) {
+        logger.debug({ ...log, status: answer.status }, 'webhook delivered');
+        return { status: answer.status };
+      }
+      failure = classifyStatus(answer, TARGET);
     } catch (e) {
-      const { thrown, error, final, pauseMs } = await mapFailure(classifyHttpFailure(e, TARGET), {
-        job,
-        defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
-        async pause(ms) {
-          await queue.rateLimit(ms);
-          logger.warn({ ...log, pauseMs: ms }, 'webhook receiver rate-limited us; pausing');
-          return 'requeue';
-        },
-      });
-      if (pauseMs === undefined) logger[final ? 'error' : 'warn']({ ...log, reason: error.message }, final ? 'webhook failed' : 'webhook attempt failed; will retry');
-      throw thrown;
+      failure = classifyHttpFailure(e, TARGET);
     }
+    const { thrown, error, final, pauseMs } = await mapFailure(failure, {
+      job,
+      defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
+      async pause(ms) {
+        await queue.rateLimit(ms);
+        logger.warn({ ...log, pauseMs: ms }, 'webhook receiver rate-limited us; pausing');
+        return 'requeue';
+      },
+    });
+    if (pauseMs === undefined) logger[final ? 'error' : 'warn']({ ...log, reason: error.message }, final ? 'webhook failed' : 'webhook attempt failed; will retry');
+    throw thrown;
   }
 
   const worker = openWorker(QUEUES.webhook, process, {
