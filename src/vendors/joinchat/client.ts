@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { JoinchatConfig } from '../../config/env.js';
 import type { VendorCallMetrics } from '../../delivery/types.js';
+import { request } from '../../http-client/request.js';
 import { joinchatAnswerSchema, joinchatFailure, joinchatNoAnswer } from './errors.js';
 import type { JoinchatPayload } from './payload.js';
 import { signJoinchatBody } from './sign.js';
@@ -40,20 +41,15 @@ export interface PostSignedOptions {
  * string they signed; `JoinchatClient.send` is the only production caller and does exactly that.
  */
 export async function postSigned(opts: PostSignedOptions): Promise<JoinchatSent> {
-  const started = performance.now();
-  const observe = (status: number | 'error') => opts.metrics?.observeCall('joinchat', 'send_message', status, (performance.now() - started) / 1000);
   let res;
   try {
-    res = await opts.http.post<unknown>(opts.url, opts.rawBody, {
-      headers: { 'content-type': 'application/json', [opts.signatureHeader]: opts.signature },
-      // Every HTTP status is an answer to classify here, not an exception (the axios error would carry headers).
-      validateStatus: () => true,
+    res = await request(opts.http, {
+      target: 'joinchat', endpoint: 'send_message', url: opts.url, body: opts.rawBody, metrics: opts.metrics,
+      headers: { [opts.signatureHeader]: opts.signature },
     });
   } catch (err) {
-    observe('error');
     throw joinchatNoAnswer(err);
   }
-  observe(res.status);
   const parsed = joinchatAnswerSchema.safeParse(res.data);
   const answer = parsed.success ? parsed.data : undefined;
   if (res.status >= 200 && res.status < 300) {
@@ -63,7 +59,7 @@ export async function postSigned(opts: PostSignedOptions): Promise<JoinchatSent>
     // failure here would let a later retry-failed send the message twice. The caller warns about the shape.
     if (answer?.success !== false) return { recipientId, unexpectedAnswer: `HTTP ${res.status}: ${describe(res.data)}` };
   }
-  throw joinchatFailure(res.status, answer?.error ?? { msg: looseMessage(res.data) }, res.headers['retry-after']);
+  throw joinchatFailure(res, answer?.error ?? { msg: looseMessage(res.data) });
 }
 
 /** A proxy's or gateway's own error text (`{ error: "..." }` / `{ message: "..." }`), when the body is not JoinChat's. */

@@ -1,9 +1,7 @@
-import { isAxiosError } from 'axios';
 import { z } from 'zod';
-import {
-  PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
-} from '../../delivery/errors.js';
-import { parseRetryAfter } from '../../http-client/classify.js';
+import type { VendorError } from '../../delivery/errors.js';
+import { classifyNoAnswer, classifyStatus } from '../../http-client/classify.js';
+import type { HttpAnswer } from '../../http-client/request.js';
 
 const VENDOR = 'joinchat';
 
@@ -25,23 +23,16 @@ export type JoinchatAnswer = z.infer<typeof joinchatAnswerSchema>;
 const KNOWN_CODES: Record<string, string> = { 10010: 'Recipient not found' };
 
 /**
- * A failed send (HTTP error or a `success:false` answer): 429 → rate-limited, 5xx/408 → retryable, anything else
- * (other 4xx, a 200 carrying an error code) → permanent. The message carries JoinChat's code and text.
+ * A failed send (HTTP error or a `success:false` answer): JoinChat's own code and text, then the shared status
+ * table (429 or code 429 → rate-limited, 5xx/408 → retryable, anything else, including a 200 carrying an error
+ * code → permanent).
  */
-export function joinchatFailure(status: number, error: { code?: number | string; msg?: string } | undefined, retryAfter?: unknown): VendorError {
-  const code = error?.code ?? status;
-  const msg = error?.msg ?? KNOWN_CODES[String(code)] ?? `HTTP ${status}`;
-  const details = { vendor: VENDOR, status, code };
-  if (status === 429 || String(code) === '429') return new RateLimitedVendorError(msg, details, parseRetryAfter(retryAfter));
-  if (status >= 500 || status === 408) return new RetryableVendorError(msg, details);
-  return new PermanentVendorError(msg, details);
+export function joinchatFailure(answer: HttpAnswer, error: { code?: number | string; msg?: string } | undefined): VendorError {
+  const code = error?.code ?? answer.status;
+  return classifyStatus(answer, VENDOR, { code, message: error?.msg ?? KNOWN_CODES[String(code)] ?? `HTTP ${answer.status}` });
 }
 
-/**
- * No answer at all (timeout, refused or reset connection): retryable. Built from the error code only — the axios
- * error holds the request headers (the signature), so it is deliberately not kept as the cause.
- */
+/** No answer at all (timeout, refused or reset connection): retryable; the request (its signature) is not kept. */
 export function joinchatNoAnswer(err: unknown): VendorError {
-  const why = isAxiosError(err) ? (err.code ?? err.message) : err instanceof Error ? err.message : String(err);
-  return new RetryableVendorError(`no answer (${why})`, { vendor: VENDOR });
+  return classifyNoAnswer(err, VENDOR);
 }

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import type { MetabotConfig } from '../../config/env.js';
 import { PermanentVendorError } from '../../delivery/errors.js';
 import type { VendorCallMetrics } from '../../delivery/types.js';
+import { isSuccess, request } from '../../http-client/request.js';
 import { metabotAnswerSchema, metabotFailure, metabotMessage, metabotNoAnswer } from './errors.js';
 import type { MetabotPayload } from './payload.js';
 import { RunAtError, toPlatformRunAt } from './run-at.js';
@@ -30,25 +31,20 @@ export class MetabotClient {
       if (e instanceof RunAtError) throw new PermanentVendorError(e.message, { vendor: 'metabot' });
       throw e;
     }
-    const started = performance.now();
-    const observe = (status: number | 'error') => this.metrics?.observeCall('metabot', 'jobs/schedule', status, (performance.now() - started) / 1000);
     let res;
     try {
-      res = await this.http.post<unknown>(this.url, rawBody, {
+      res = await request(this.http, {
+        target: 'metabot', endpoint: 'jobs/schedule', url: this.url, body: rawBody, metrics: this.metrics,
         // The header name is a setting (METABOT_AUTH_HEADER): Swagger and integrations use Authorization, the seed
         // names it "Authentication"; the value is `Bearer <token>` either way (a guess for the seed's form).
-        headers: { 'content-type': 'application/json', accept: 'application/json', [(this.config.authHeader ?? 'Authorization').toLowerCase()]: `Bearer ${this.config.token}` },
-        // Every status is classified below; an axios HTTP error would carry the Authorization header around.
-        validateStatus: () => true,
+        headers: { accept: 'application/json', [(this.config.authHeader ?? 'Authorization').toLowerCase()]: `Bearer ${this.config.token}` },
       });
     } catch (err) {
-      observe('error');
       throw metabotNoAnswer(err);
     }
-    observe(res.status);
     const parsed = metabotAnswerSchema.safeParse(res.data);
     const answer = parsed.success ? parsed.data : undefined;
-    if (res.status < 200 || res.status >= 300) throw metabotFailure(res.status, answer, res.headers['retry-after']);
+    if (!isSuccess(res)) throw metabotFailure(res, answer);
     if (answer?.success === false) {
       // A 2xx that says it failed: nothing was scheduled, and retrying the same body would fail the same way.
       throw new PermanentVendorError(metabotMessage(answer, res.status), { vendor: 'metabot', status: res.status, code: res.status });

@@ -1,9 +1,7 @@
-import { isAxiosError } from 'axios';
 import { z } from 'zod';
-import {
-  PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError,
-} from '../../delivery/errors.js';
-import { parseRetryAfter } from '../../http-client/classify.js';
+import type { VendorError } from '../../delivery/errors.js';
+import { classifyNoAnswer, classifyStatus } from '../../http-client/classify.js';
+import type { HttpAnswer } from '../../http-client/request.js';
 
 const VENDOR = 'metabot';
 
@@ -35,19 +33,14 @@ export function metabotMessage(answer: MetabotAnswer | undefined, status: number
 }
 
 /**
- * 401/403/404/422 and any other 4xx → permanent (bad token, unknown bot, a body Metabot refuses), 429 →
- * rate-limited, 5xx/408 → retryable. The code is the HTTP status: Metabot has no codes of its own.
+ * Metabot has no codes of its own: the shared status table decides (401/403/404/422 and any other 4xx →
+ * permanent, 429 → rate-limited, 5xx/408 → retryable), with Metabot's own words as the message.
  */
-export function metabotFailure(status: number, answer: MetabotAnswer | undefined, retryAfter?: unknown): VendorError {
-  const details = { vendor: VENDOR, status, code: status };
-  const msg = metabotMessage(answer, status);
-  if (status === 429) return new RateLimitedVendorError(msg, details, parseRetryAfter(retryAfter));
-  if (status >= 500 || status === 408) return new RetryableVendorError(msg, details);
-  return new PermanentVendorError(msg, details);
+export function metabotFailure(answer: HttpAnswer, parsed: MetabotAnswer | undefined): VendorError {
+  return classifyStatus(answer, VENDOR, { message: metabotMessage(parsed, answer.status) });
 }
 
-/** No answer (timeout, refused, reset): retryable. The axios error (it holds the bearer token) is not kept. */
+/** No answer (timeout, refused, reset): retryable; nothing of the request (it holds the bearer token) is kept. */
 export function metabotNoAnswer(err: unknown): VendorError {
-  const why = isAxiosError(err) ? (err.code ?? err.message) : err instanceof Error ? err.message : String(err);
-  return new RetryableVendorError(`no answer (${why})`, { vendor: VENDOR });
+  return classifyNoAnswer(err, VENDOR);
 }
