@@ -64,7 +64,7 @@ export async function request(http: AxiosInstance, call: OutboundCall): Promise<
       method: call.method ?? 'POST',
       url: call.url,
       data: call.body,
-      headers: { 'content-type': 'application/json', ...call.headers },
+      headers: { ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers },
       validateStatus: () => true,
     });
     observe(res.status);

@@ -1,7 +1,8 @@
-import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { VendorCallMetrics } from '../../delivery/types.js';
 import { PermanentVendorError, RetryableVendorError } from '../../delivery/errors.js';
+import { isSuccess as is2xx, request, type HttpAnswer } from '../../http-client/request.js';
 import { classifyMantagoFailure, classifyRefusalBody, MANTAGO } from './errors.js';
 import type { MantagoPayload } from './payload.js';
 
@@ -75,21 +76,17 @@ export class MantagoClient {
     return { token: parsed.data.apiToken, secret: parsed.data.apiSecret };
   }
 
-  private async post(endpoint: 'broadcast' | 'token', token: string, body: string): Promise<AxiosResponse> {
+  /** One call through the shared outbound path; a non-2xx answer or no answer leaves as the taxonomy. */
+  private async post(endpoint: 'broadcast' | 'token', token: string, body: string): Promise<HttpAnswer> {
     const url = `${this.base}/openapi/${endpoint}?botId=${encodeURIComponent(this.botId)}`;
-    const started = performance.now();
-    const seconds = () => (performance.now() - started) / 1000;
+    let res: HttpAnswer;
     try {
-      const res = await this.http.post(url, body, {
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        responseType: 'json',
-      });
-      this.metrics.observeCall(MANTAGO, endpoint, res.status, seconds());
-      return res;
+      res = await request(this.http, { target: MANTAGO, endpoint, url, body, headers: { authorization: `Bearer ${token}` }, metrics: this.metrics });
     } catch (e) {
-      this.metrics.observeCall(MANTAGO, endpoint, isAxiosError(e) && e.response ? e.response.status : 'error', seconds());
       throw classifyMantagoFailure(e);
     }
+    if (!is2xx(res)) throw classifyMantagoFailure(res);
+    return res;
   }
 }
 

@@ -1,9 +1,8 @@
-import { isAxiosError } from 'axios';
 import { z } from 'zod';
 import {
   AuthExpiredVendorError, PermanentVendorError, RetryableVendorError, type VendorError,
 } from '../../delivery/errors.js';
-import { classifyHttpFailure } from '../../http-client/classify.js';
+import { answerOf, classifyHttpFailure } from '../../http-client/classify.js';
 
 export const MANTAGO = 'mantago';
 
@@ -88,7 +87,7 @@ function byCode(code: number, text: string | undefined, status: number | undefin
  * HTTP-level rules (no answer/5xx retry, other 4xx permanent).
  */
 export function classifyMantagoFailure(err: unknown): VendorError {
-  const response = isAxiosError(err) ? err.response : undefined;
+  const response = answerOf(err);
   if (!response) return classifyHttpFailure(err, MANTAGO);
   const refusal = readRefusal(response.data);
   if (response.status !== 429 && refusal?.code !== undefined) {
@@ -96,7 +95,7 @@ export function classifyMantagoFailure(err: unknown): VendorError {
     if (known) return known;
   }
   const text = refusal?.code !== undefined ? `${refusal.text ?? 'error'} (MantaGO code ${refusal.code})` : refusal?.text;
-  return classifyHttpFailure(err, MANTAGO, text);
+  return classifyHttpFailure(response, MANTAGO, text);
 }
 
 /** A 2xx answer whose body says `success: false` (not documented, but possible): the code decides. */

@@ -1,7 +1,7 @@
-import { isAxiosError } from 'axios';
 import { z } from 'zod';
 import { AuthExpiredVendorError, PermanentVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
-import { classifyHttpFailure } from '../../http-client/classify.js';
+import { answerOf, classifyHttpFailure, classifyNoAnswer } from '../../http-client/classify.js';
+import { NoAnswerError } from '../../http-client/request.js';
 
 export const VENDOR = 'twin24';
 
@@ -35,10 +35,13 @@ export function twin24ErrorText(body: unknown): string | undefined {
  * 429 → rate limited; 5xx, timeouts, refused connections → retryable. `what` names the call ("send", "login").
  */
 export function classifyTwin24Failure(err: unknown, what: string): VendorError {
-  if (!isAxiosError(err)) return new RetryableVendorError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { vendor: VENDOR });
-  // No cause attached: an axios error carries the request config, and a login body holds the password.
-  if (err.response === undefined) return new RetryableVendorError(`${what}: no answer (${err.code ?? err.message})`, { vendor: VENDOR });
-  const { status, data } = err.response;
+  const answer = answerOf(err);
+  // No cause attached: the request held the token (or, for a login, the password).
+  if (!answer) {
+    return err instanceof NoAnswerError ? classifyNoAnswer(err, VENDOR, what)
+      : new RetryableVendorError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { vendor: VENDOR });
+  }
+  const { status, data } = answer;
   const vendorText = twin24ErrorText(data);
   // The seed names only the bearer token for these calls, so any 401 from notify or analyse means "this token is no
   // good": refresh once, whatever the text (docs/vendors/twin24.md shows "Token is expired."; a gateway may say otherwise).
@@ -52,5 +55,5 @@ export function classifyTwin24Failure(err: unknown, what: string): VendorError {
       { vendor: VENDOR, status, code: status },
     );
   }
-  return classifyHttpFailure(err, VENDOR, `${what}: ${vendorText ?? `HTTP ${status}`}`);
+  return classifyHttpFailure(answer, VENDOR, `${what}: ${vendorText ?? `HTTP ${status}`}`);
 }

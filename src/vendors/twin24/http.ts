@@ -1,6 +1,6 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
-import { isAxiosError } from 'axios';
+import type { AxiosInstance } from 'axios';
 import type { VendorCallMetrics } from '../../delivery/types.js';
+import { HttpStatusError, isSuccess, request, type HttpAnswer } from '../../http-client/request.js';
 import { VENDOR } from './errors.js';
 
 export interface Twin24Http {
@@ -9,21 +9,20 @@ export interface Twin24Http {
 }
 
 /**
- * One JSON POST to a Twin24 service, timed into the vendor latency histogram under `endpoint`. The shared axios
- * instance sends strings as they are, so the body is serialised here. Failures are thrown as axios gives them;
- * callers classify them (classifyTwin24Failure).
+ * One JSON call to a Twin24 service through the shared outbound path (deadline, size cap, latency histogram under
+ * `endpoint`). Twin24's callers work in try/catch, so a non-2xx answer is thrown as HttpStatusError (the answer
+ * only, never the request with its token or password); callers classify it with classifyTwin24Failure.
  */
-export async function postJson(
-  { http, metrics }: Twin24Http, url: string, endpoint: string, body: unknown, headers: Record<string, string> = {},
-): Promise<AxiosResponse<unknown>> {
-  const started = performance.now();
-  try {
-    const res = await http.post<unknown>(url, JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers } });
-    metrics.observeCall(VENDOR, endpoint, res.status, (performance.now() - started) / 1000);
-    return res;
-  } catch (e) {
-    const status = isAxiosError(e) && e.response ? e.response.status : 'error';
-    metrics.observeCall(VENDOR, endpoint, status, (performance.now() - started) / 1000);
-    throw e;
-  }
+export async function callJson(
+  { http, metrics }: Twin24Http, method: 'GET' | 'POST', url: string, endpoint: string, body?: unknown, headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  const answer = await request(http, {
+    target: VENDOR, endpoint, method, url, headers, metrics, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!isSuccess(answer)) throw new HttpStatusError(VENDOR, answer);
+  return answer;
+}
+
+export function postJson(io: Twin24Http, url: string, endpoint: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return callJson(io, 'POST', url, endpoint, body, headers);
 }

@@ -1,4 +1,6 @@
-import { isAxiosError, type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
+import { answerOf } from '../http-client/classify.js';
+import { callJson } from '../vendors/twin24/http.js';
 import { z } from 'zod';
 import { describeIssue } from '../../../events/zod-issues.js';
 import { jitteredBackoff } from '../../../queues/backoff.js';
@@ -148,7 +150,7 @@ export class AnalyseClient {
       return await this.timedGet(url, endpoint, token, counter);
     } catch (e) {
       const error = classifyTwin24Failure(e, endpoint);
-      const unauthorized = error instanceof AuthExpiredVendorError || (isAxiosError(e) && e.response?.status === 401);
+      const unauthorized = error instanceof AuthExpiredVendorError || answerOf(e)?.status === 401;
       if (!unauthorized) throw error;
       const fresh = await this.opts.tokens.refresh(token);
       try {
@@ -160,17 +162,9 @@ export class AnalyseClient {
   }
 
   private async timedGet(url: string, endpoint: string, token: string, counter: { calls: number }): Promise<unknown> {
-    const started = performance.now();
     counter.calls++;
-    try {
-      const res = await this.opts.http.get<unknown>(url, { headers: { authorization: `Bearer ${token}` } });
-      this.opts.metrics.observeCall(VENDOR, endpoint, res.status, (performance.now() - started) / 1000);
-      return res.data;
-    } catch (e) {
-      const status = isAxiosError(e) && e.response ? e.response.status : 'error';
-      this.opts.metrics.observeCall(VENDOR, endpoint, status, (performance.now() - started) / 1000);
-      throw e;
-    }
+    const res = await callJson({ http: this.opts.http, metrics: this.opts.metrics }, 'GET', url, endpoint, undefined, { authorization: `Bearer ${token}` });
+    return res.data;
   }
 }
 
