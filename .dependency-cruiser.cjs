@@ -77,6 +77,14 @@ module.exports = {
       to: { path: ASSEMBLY },
     },
     {
+      name: 'one-outbound-http-path',
+      severity: 'error',
+      comment: 'Every outbound call goes through src/http-client/ (deadline, size cap, latency metric, no secret kept on '
+        + 'an error). Elsewhere axios may be named as a type, never called.',
+      from: { path: '^src/', pathNot: '^src/(http-client|sandbox)/' },
+      to: { path: '^node_modules/axios/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'registry-only-from-the-top',
       severity: 'error',
       comment: 'The registry knows every vendor; below the fan-out only the contract is known.',
