@@ -28,6 +28,8 @@ export interface ChildWorkerOptions {
   readyTimeoutMs?: number;
   /** Arguments after the entry, e.g. `['start', 'fanout', 'twin24']` for the CLI (src/cli.ts). */
   args?: string[];
+  /** Lines of output kept (default 200); `Infinity` for a test that checks the whole output (no secret in any line). */
+  keepLines?: number;
 }
 
 const KEEP_LINES = 200;
@@ -41,6 +43,7 @@ export async function startChildWorker(entry: string, env: Record<string, string
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...metricsPort, ...env, [variable]: String(port) };
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...(opts.args ?? [])], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  const keep = opts.keepLines ?? KEEP_LINES;
   const counts = new Map<string, number>();
   // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.
   const reader = () => {
@@ -57,7 +60,7 @@ export async function startChildWorker(entry: string, env: Record<string, string
           } catch { /* not a log line */ }
         }
       }
-      if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
+      if (lines.length > keep) lines.splice(0, lines.length - keep);
     };
   };
   proc.stdout!.on('data', reader());

@@ -2,7 +2,7 @@
  * Test harness for the JoinChat and Metabot delivery tests: real Redis, the sandbox, real delivery workers
  * (built exactly as production builds them), and helpers to enqueue deliveries and wait for their final state.
  */
-import { spawn } from 'node:child_process';
+import { startChildWorker } from '../support/child-worker.js';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/env.js';
@@ -195,33 +195,11 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts a workers/<name>.ts entry as a real process against the rig, and waits until it is ready. */
+/** Starts a workers/<name>.ts entry as a real process against the rig (the shared child-process rig), ready on /readyz. */
 export async function runWorkerProcess(entry: string, rig: Rig, config: AppConfig): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: {
-      ...process.env, ...sandboxEnv(rig.sandbox),
-      REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info', METRICS_PORT: String(metricsPort),
-      DELIVERY_BACKOFF: '50ms', SHUTDOWN_TIMEOUT: '5s',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    return exited;
-  };
-  try {
-    // Ready = its probe server says Redis is reachable (log wording may change; the probe contract does not).
-    const ready = () => fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false);
-    await waitFor(async () => child.exitCode !== null || (await ready()), `${entry} to answer /readyz`, 30_000);
-  } catch (e) {
-    await stop();
-    throw new Error(`${(e as Error).message}; output:\n${output}`);
-  }
-  if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output}`);
-  return { metricsPort, output: () => output, stop };
+  const child = await startChildWorker(entry, {
+    ...sandboxEnv(rig.sandbox),
+    REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info', DELIVERY_BACKOFF: '50ms', SHUTDOWN_TIMEOUT: '5s',
+  }, { keepLines: Infinity });
+  return { metricsPort: child.port, output: () => child.output(), stop: async () => (await child.kill('SIGTERM')).code };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { parse as parseYaml } from 'yaml';
@@ -12,40 +12,16 @@ import { startFrontHalf } from '../support/pipeline.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor, sleep } from '../support/wait.js';
 
-/** One real worker process (workers/mantago.ts), its output kept for assertions. */
-interface Child { proc: ChildProcess; output: string }
-
-function spawnWorker(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'workers/mantago.ts'], {
-    cwd: process.cwd(),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const child: Child = { proc, output: '' };
-  proc.stdout!.on('data', (b: Buffer) => { child.output += b.toString(); });
-  proc.stderr!.on('data', (b: Buffer) => { child.output += b.toString(); });
-  return child;
-}
-
-async function stop(child: Child): Promise<void> {
-  if (child.proc.exitCode !== null) return;
-  const exited = new Promise((r) => child.proc.once('exit', r));
-  child.proc.kill('SIGTERM');
-  const timer = setTimeout(() => child.proc.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 let redis: TestRedis;
 let sandbox: Sandbox;
-const children: Child[] = [];
+const children: ChildWorker[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
   sandbox = await startSandbox();
 });
 afterAll(async () => {
-  await Promise.all(children.map(stop));
+  await Promise.all(children.map((c) => c.kill('SIGTERM')));
   await sandbox.close();
   await redis.stop();
 });
@@ -58,10 +34,8 @@ describe('MantaGO token rotation across worker processes', () => {
       MANTAGO_RATE_LIMIT: '100/1s', DELIVERY_BACKOFF: '50ms', DELIVERY_BACKOFF_MAX: '500ms',
     };
     const config = testConfig(redis.url, env);
-    const childEnv = { ...env, REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, METRICS_PORT: '0', LOG_LEVEL: 'info' };
-    children.push(spawnWorker(childEnv), spawnWorker(childEnv), spawnWorker(childEnv));
-    await waitFor(() => children.every((c) => c.output.includes('process ready')), '3 worker processes ready', 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}\n${children.map((c) => c.output.slice(0, 2_000)).join('\n---\n')}`); });
+    const childEnv = { ...env, REDIS_URL: redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info' };
+    children.push(...await Promise.all([1, 2, 3].map(() => startChildWorker('workers/mantago.ts', childEnv, { keepLines: Infinity, readyTimeoutMs: 60_000 }))));
 
     // The example MantaGO rules without the Facebook queue delay: per order one batched intent + one personal text.
     const raw = parseYaml(readFileSync('config/routes.example.yaml', 'utf8')) as { rules: Array<Record<string, unknown>> };
@@ -77,7 +51,7 @@ describe('MantaGO token rotation across worker processes', () => {
       })));
       const broadcasts = () => sandbox.requests('mantago').filter((r) => r.path === '/openapi/broadcast');
       // Expire only once every process has delivered something, i.e. all three are working through the backlog.
-      await waitFor(() => children.every((c) => c.output.includes('"msg":"delivered"')), 'all 3 processes delivering', 30_000);
+      await waitFor(() => children.every((c) => c.logCount('delivered') > 0), 'all 3 processes delivering', 30_000);
       // A slow vendor keeps requests of every process in flight when the token expires (the sandbox checks the token
       // after the latency), so more than one process meets the refused pair — not left to scheduling luck.
       sandbox.setFaults('mantago', { latencyMs: 400 });
@@ -107,7 +81,7 @@ describe('MantaGO token rotation across worker processes', () => {
       expect(rotated.token).not.toBe(original.token);
       const stored = JSON.parse((await front.connection.get(`${config.queuePrefix}:mantago:credentials:${original.botId}`))!);
       expect(stored).toMatchObject({ token: rotated.token, secret: rotated.secret });
-      const logs = children.map((c) => c.output).join('\n');
+      const logs = children.map((c) => c.output()).join('\n');
       expect(logs).toContain('MantaGO token refreshed');
       for (const value of [rotated.token, rotated.secret, original.token, original.secret]) expect(logs).not.toContain(value);
       const refreshingPids = new Set(logs.split('\n').filter((l) => l.includes('credentials expired')).map((l) => JSON.parse(l).pid));

@@ -2,7 +2,6 @@
  * The whole send path: producer → fan-out (config/routes.example.yaml) → Twin24 delivery worker → sandbox,
  * and the real worker process (workers/twin24.ts).
  */
-import { spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
@@ -12,7 +11,7 @@ import { deliveryQueueName } from '../../src/queues/names.js';
 import { deliveryId } from '../../src/queues/job-ids.js';
 import { sandboxEnv } from '../support/config.js';
 import { startFrontHalf } from '../support/pipeline.js';
-import { freePort } from '../support/ports.js';
+import { startChildWorker } from '../support/child-worker.js';
 import { waitFor } from '../support/wait.js';
 import { destinationsPerPhone, phoneOf, sends, startTwin24Rig, type Twin24Rig } from './twin24-rig.js';
 
@@ -94,26 +93,19 @@ describe('Twin24 end to end', () => {
   it('workers/twin24.ts runs as a process: delivers, then stops cleanly on SIGTERM', async () => {
     const config = rig.config();
     const env = {
-      PATH: process.env.PATH, HOME: process.env.HOME,
-      REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info', METRICS_PORT: String(await freePort()),
+      REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info',
       ...Object.fromEntries(Object.entries(sandboxEnv(rig.sandbox)).filter(([k]) => k.startsWith('TWIN24_'))),
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/twin24.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => { output += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { output += b.toString(); });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    closers.push(async () => { if (child.exitCode === null) { child.kill('SIGKILL'); await exited; } });
-    await waitFor(() => output.includes('process ready'), 'the worker process to start', 30_000);
+    const child = await startChildWorker('workers/twin24.ts', env, { keepLines: Infinity });
+    closers.push(async () => { if (!child.exited()) await child.kill('SIGKILL'); });
 
     const front = frontHalf(rig.config({ QUEUE_PREFIX: config.queuePrefix }));
     await front.producer.orderPaid(order('PROC-1', '+66 81 000 0001'));
     await waitFor(() => sends(rig.sandbox).length === 1, 'the message from the worker process', 20_000);
     await waitFor(async () => (await front.producer.getOrder('PROC-1'))?.deliveries.find((d) => d.ruleId === RULE)?.status === 'sent', 'sent');
     const { token, refreshToken } = JSON.parse((await rig.connection().get(`${config.queuePrefix}:twin24:auth`))!);
-    for (const secret of [rig.sandbox.credentials.twin24.password, token, refreshToken]) expect(output).not.toContain(secret);
-    expect(output).toContain('twin24 token renewed');
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    for (const secret of [rig.sandbox.credentials.twin24.password, token, refreshToken]) expect(child.output()).not.toContain(secret);
+    expect(child.output()).toContain('twin24 token renewed');
+    expect((await child.kill('SIGTERM')).code).toBe(0);
   });
 });
