@@ -1,6 +1,7 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import type { AppConfig } from '../config/env.js';
 import type { VendorError } from '../delivery/errors.js';
+import type { VendorCallMetrics } from '../delivery/types.js';
 import { invalidJob, mapFailure } from '../delivery/outcome.js';
 import { issuesText } from '../events/zod-issues.js';
 import { classifyHttpFailure, classifyStatus } from '../http-client/classify.js';
@@ -26,6 +27,8 @@ export interface WebhookWorkerDeps {
   config: AppConfig;
   connection: RedisConnection;
   logger: Logger;
+  /** Webhook latency lands in the vendor-call histogram under `results-webhook`. */
+  metrics?: VendorCallMetrics;
   autorun?: boolean;
 }
 
@@ -51,7 +54,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
     const log = { eventId: parsed.data.eventId, orderId: parsed.data.orderId, attempt: job.attemptsMade + 1 };
     let failure: VendorError;
     try {
-      const answer = await request(http, { target: TARGET, endpoint: 'post', url: webhookUrl!, body, headers });
+      const answer = await request(http, { target: TARGET, endpoint: 'post', url: webhookUrl!, body, headers, metrics: deps.metrics });
       if (isSuccess(answer)) {
         logger.debug({ ...log, status: answer.status }, 'webhook delivered');
         return { status: answer.status };
