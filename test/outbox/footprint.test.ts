@@ -38,8 +38,14 @@ describe('what src/index.ts loads', () => {
     expect(files.filter((f) => f.includes('/src/outbox/'))).toEqual([]);
   });
 
+  it('loads no vendor, no HTTP client or server, no assembly (the layer rule a monolith relies on)', () => {
+    const { files, packages } = staticPackages('src/index.ts');
+    for (const pkg of ['axios', 'fastify', '@fastify/helmet', '@bull-board/api', 'pino']) expect(packages, pkg).not.toContain(pkg);
+    expect(files.map((f) => f.slice(ROOT.length)).filter((f) => /^src\/(vendors|delivery|http-client|fanout|app|http|cli|quickstart|sandbox)\//.test(f))).toEqual([]);
+  });
+
   it('the relay component loads the drivers only when it starts (dynamic import)', () => {
-    const { packages } = staticPackages('src/runtime/worker-process.ts');
+    const { packages } = staticPackages('src/app/worker-process.ts');
     expect(packages).not.toContain('pg');
     expect(packages).not.toContain('mysql2');
   });
