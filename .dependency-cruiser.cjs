@@ -9,8 +9,13 @@
  *
  * Type-only imports count: a type pulled from a higher layer is still knowledge of it.
  */
-const FOUNDATION = '^src/(events|config|queues|runtime)/';
+// config/env.ts and config/secrets.ts compose the vendors' config slices (they sit above the vendors); the rest of
+// config/ is the core every layer may use.
+const FOUNDATION = '^src/(events|queues|runtime|config/(?!env\\.ts$|secrets\\.ts$))';
 const ABOVE_FOUNDATION = '^src/(delivery|http-client|vendors|fanout|orders|correlation|fallback|producer|outbox|observability|app|http|cli|quickstart|sandbox)/';
+const ABOVE_VENDORS = '^src/(fanout|orders|fallback|producer|outbox|app|http|cli|quickstart|sandbox)/';
+const VENDOR_SANDBOX = '^src/vendors/[^/]+/sandbox(\\.ts$|/)';
+const VENDOR_COMPONENT = '^src/vendors/[^/]+/correlation/';
 const ASSEMBLY = '^src/(app|http|cli|quickstart)/|^src/cli\\.ts$';
 
 module.exports = {
@@ -38,11 +43,14 @@ module.exports = {
       to: { path: '^src/(vendors|delivery|fanout|correlation|fallback|app|http|cli|quickstart|sandbox)/' },
     },
     {
-      name: 'public-api-loads-no-http-stack',
+      name: 'config-composition-is-types-only-below',
       severity: 'error',
-      comment: 'src/index.ts must not load axios, fastify, Bull Board or any vendor, even indirectly.',
-      from: { path: '^src/index\\.ts$' },
-      to: { path: ['^node_modules/(axios|fastify|@fastify|@bull-board)/', '^src/vendors/'], reachable: true },
+      comment: 'config/env.ts and config/secrets.ts compose every vendor\'s config slice from the registry, so loading them '
+        + 'loads every vendor (and axios, fastify through the sandboxes). Below the fan-out they may be named as types, '
+        + 'never loaded: this is what keeps src/index.ts free of vendors, axios and fastify at run time (proved by '
+        + 'test/tracing/tracing.test.ts and test/outbox/footprint.test.ts, which list what a monolith loads).',
+      from: { path: '^src/(index\\.ts$|events/|queues/|runtime/|producer/|orders/|delivery/|http-client/|config/(?!env\\.ts$|secrets\\.ts$))' },
+      to: { path: '^src/config/(env|secrets)\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'delivery-knows-no-vendor',
@@ -54,13 +62,31 @@ module.exports = {
     {
       name: 'vendors-import-only-the-contract',
       severity: 'error',
-      comment: 'A vendor folder imports the contract (delivery types/errors, the HTTP client, config core, events, runtime helpers) and itself.',
-      from: { path: '^src/vendors/' },
-      to: {
-        path: '^src/(fanout|orders|correlation|fallback|producer|outbox|app|http|cli|quickstart|sandbox)/',
-        // Twin24's pending set lives in src/correlation/ until the correlator moves under src/vendors/twin24/.
-        pathNot: '^src/correlation/pending\\.ts$',
-      },
+      comment: 'A vendor folder imports the contract (delivery types/errors/outcome, the HTTP client, config core, events, '
+        + 'runtime helpers) and itself. Its sandbox imitation and its components have their own rules below.',
+      from: { path: '^src/vendors/', pathNot: [VENDOR_SANDBOX, VENDOR_COMPONENT, '^src/vendors/types\\.ts$'] },
+      to: { path: ABOVE_VENDORS },
+    },
+    {
+      name: 'vendor-contract-names-upper-types-only',
+      severity: 'error',
+      comment: 'vendors/types.ts (the contract) may name the sandbox\'s and the records\' types, never load them.',
+      from: { path: '^src/vendors/types\\.ts$' },
+      to: { path: ABOVE_VENDORS, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'vendor-sandbox-uses-the-sandbox-kit',
+      severity: 'error',
+      comment: 'A vendor\'s sandbox imitation builds on the sandbox kit (types, recorder, issue wording) and nothing else above.',
+      from: { path: VENDOR_SANDBOX },
+      to: { path: ABOVE_VENDORS, pathNot: '^src/sandbox/(types|recorder|issues)\\.ts$' },
+    },
+    {
+      name: 'vendor-component-writes-records-only',
+      severity: 'error',
+      comment: 'A vendor\'s own component (Twin24\'s correlator) may write the order records, and reach nothing else above.',
+      from: { path: VENDOR_COMPONENT },
+      to: { path: ABOVE_VENDORS, pathNot: '^src/orders/record\\.ts$' },
     },
     {
       name: 'vendors-do-not-know-each-other',
@@ -88,7 +114,7 @@ module.exports = {
       name: 'registry-only-from-the-top',
       severity: 'error',
       comment: 'The registry knows every vendor; below the fan-out only the contract is known.',
-      from: { path: '^src/(events|config|queues|runtime|delivery|http-client|producer)/' },
+      from: { path: '^src/(events|queues|runtime|delivery|http-client|producer)/|^src/config/(?!env\\.ts$|secrets\\.ts$)' },
       to: { path: '^src/vendors/registry\\.ts$' },
     },
   ],

@@ -1,6 +1,6 @@
-import { isAxiosError } from 'axios';
-import { PermanentVendorError, RateLimitedVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
-import { parseRetryAfter } from '../../http-client/classify.js';
+import { PermanentVendorError, RetryableVendorError, type VendorError } from '../../delivery/errors.js';
+import { classifyNoAnswer, classifyStatus } from '../../http-client/classify.js';
+import type { HttpAnswer } from '../../http-client/request.js';
 
 export const VENDOR = 'http';
 
@@ -11,16 +11,17 @@ function excerpt(data: unknown): string {
 }
 
 /** By status only (the gateway is ours, its codes are not known): 429 → rate-limited, listed → retry, else permanent. */
-export function httpVendorFailure(status: number, data: unknown, retryStatuses: readonly number[], retryAfter?: unknown): VendorError {
-  const msg = excerpt(data) || `HTTP ${status}`;
+export function httpVendorFailure(answer: HttpAnswer, retryStatuses: readonly number[]): VendorError {
+  const { status } = answer;
+  const msg = excerpt(answer.data) || `HTTP ${status}`;
   const details = { vendor: VENDOR, status, code: status };
-  if (status === 429) return new RateLimitedVendorError(msg, details, parseRetryAfter(retryAfter));
+  // 429 as everywhere (shared table, Retry-After); which other statuses retry is this vendor's setting.
+  if (status === 429) return classifyStatus(answer, VENDOR, { message: msg });
   if (retryStatuses.includes(status)) return new RetryableVendorError(msg, details);
   return new PermanentVendorError(`${msg} (HTTP ${status} is not in HTTP_VENDOR_RETRY_STATUSES: not retried)`, details);
 }
 
 /** No answer (timeout, refused, reset): retryable. The axios error (it holds the signed request) is not kept. */
 export function httpVendorNoAnswer(err: unknown): VendorError {
-  const why = isAxiosError(err) ? (err.code ?? err.message) : err instanceof Error ? err.message : String(err);
-  return new RetryableVendorError(`no answer (${why})`, { vendor: VENDOR });
+  return classifyNoAnswer(err, VENDOR);
 }

@@ -1,6 +1,6 @@
 import type { AxiosInstance } from 'axios';
-import { answerOf } from '../http-client/classify.js';
-import { callJson } from '../vendors/twin24/http.js';
+import { answerOf } from '../../../http-client/classify.js';
+import { callJson } from '../http.js';
 import { z } from 'zod';
 import { describeIssue } from '../../../events/zod-issues.js';
 import { jitteredBackoff } from '../../../queues/backoff.js';
