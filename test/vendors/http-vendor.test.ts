@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,7 @@ import { secretValues } from '../../src/config/secrets.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { planRule } from '../../src/fanout/plan.js';
 import { checkHttpSignature } from '../../src/vendors/http/sign.js';
-import { freePort } from '../support/ports.js';
+import { startChildWorker } from '../support/child-worker.js';
 import { waitFor } from '../support/wait.js';
 import { capturingLogger, finalJobs, startRig, type Rig } from './joinchat-metabot.harness.js';
 
@@ -152,22 +151,16 @@ describe('http vendor end to end (real Redis, delivery worker, the sandbox recei
   it('runs through the generic entry `order-notify start http` as its own process', async () => {
     const config = rig.config();
     await rig.enqueue('http', config, [{ id: 'proc-1', payload: { body: { n: 1 } } }]);
-    const metricsPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', 'http'], {
-      env: { ...process.env, ...rig.sandbox.vendorEnv.http, REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT: '5s' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const child = await startChildWorker('src/cli.ts', {
+      ...rig.sandbox.vendorEnv.http, REDIS_URL: rig.redis.url, QUEUE_PREFIX: config.queuePrefix, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT: '5s',
+    }, { args: ['start', 'http'], keepLines: Infinity });
     try {
       await waitFor(async () => rig.sandbox.accepted('http').length === 1, 'the http process to send', 30_000);
     } finally {
-      child.kill('SIGTERM');
+      const { code } = await child.kill('SIGTERM');
+      expect(code, child.output()).toBe(0);
     }
-    expect(await exited, output).toBe(0);
-    expect(output).not.toContain(rig.sandbox.credentials.http!.secret);
+    expect(child.output()).not.toContain(rig.sandbox.credentials.http!.secret);
   }, 45_000);
 
   it('the receiver\'s check is the documented scheme: stale or tampered requests are refused', () => {
