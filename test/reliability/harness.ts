@@ -2,11 +2,41 @@ import { Queue } from 'bullmq';
 import { resolve } from 'node:path';
 import type { RedisConnection } from '../../src/queues/connection.js';
 import { deliveryQueueName } from '../../src/queues/names.js';
-import type { Sandbox, SandboxVendor } from '../../src/sandbox/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startSandbox, type Sandbox, type SandboxVendor } from '../../src/sandbox/index.js';
 import type { VendorName } from '../../src/vendors/registry.js';
+import type { ChildWorker } from '../support/child-worker.js';
 import { sandboxEnv } from '../support/config.js';
+import { startRedis, type TestRedis } from '../support/redis.js';
 
 /** Shared set-up of the fault scenarios: one place for the environment the real worker processes get. */
+
+/** What one fault-scenario file runs on: its own redis-server, its own sandbox, and the worker processes it starts. */
+export interface ReliabilityRig {
+  redis: TestRedis;
+  sandbox: Sandbox;
+  /** Worker processes the tests start; SIGKILLed after the file if still running. */
+  children: ChildWorker[];
+}
+
+/**
+ * Starts the rig before the file's tests and tears it down after them (children first, so nothing writes to a
+ * stopping Redis). `beforeTeardown` runs after the children are gone, while Redis still answers.
+ */
+export function useReliabilityRig(opts: { beforeTeardown?: (rig: ReliabilityRig) => Promise<unknown> } = {}): ReliabilityRig {
+  const rig = { children: [] as ChildWorker[] } as unknown as ReliabilityRig;
+  beforeAll(async () => {
+    rig.redis = await startRedis();
+    rig.sandbox = await startSandbox();
+  });
+  afterAll(async () => {
+    for (const c of rig.children) await c.kill('SIGKILL');
+    if (rig.redis) await opts.beforeTeardown?.(rig);
+    await rig.sandbox?.close();
+    await rig.redis?.stop();
+  });
+  return rig;
+}
 
 export const ROUTES_FILE = resolve('test/reliability/fixtures/routes.yaml');
 

@@ -1,17 +1,15 @@
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { notificationId, type OrderNotification } from '../../src/orders/handback.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { QUEUES } from '../../src/queues/names.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
+import { startChildWorker } from '../support/child-worker.js';
 import { testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
-import { deliveryCounts, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.js';
+import { deliveryCounts, ROUTES_FILE, uniquePrefix, useReliabilityRig, workerEnv } from './harness.js';
 
 /**
  * A job whose worker is SIGKILLed twice while it is active (MAX_STALLED_COUNT 1) is failed by BullMQ's stalled-job
@@ -19,39 +17,28 @@ import { deliveryCounts, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.
  * stream and finishes the order record and the hand-back: failed, with the reason.
  */
 describe('a job killed twice while active', () => {
-  let redis: TestRedis;
-  let sandbox: Sandbox;
-  const children: ChildWorker[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    for (const c of children) await c.kill('SIGKILL');
-    await sandbox?.close();
-    await redis?.stop();
-  });
+  const rig = useReliabilityRig();
 
   it('ends failed in its record and in the hand-back, with the reason', async () => {
     const prefix = uniquePrefix('stall');
-    const env = workerEnv({ url: redis.url }, prefix, sandbox, {
+    const env = workerEnv({ url: rig.redis.url }, prefix, rig.sandbox, {
       VENDOR_TIMEOUT: '2s', LEDGER_WRITE_RETRY: '1s', DELIVERY_LOCK_DURATION: '6s', STALLED_INTERVAL: '2s', MAX_STALLED_COUNT: '1',
       DELIVERY_BACKOFF: '30s', DELIVERY_BACKOFF_MAX: '30s', // a cut-off request leaves the job delayed, not active
     });
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const monitor = redis.client();
+    const monitor = rig.redis.client();
     const front = startFrontHalf(config, loadRoutesFile(ROUTES_FILE).filter((r) => r.vendor === 'metabot'));
     const [order] = testOrders('stall', 1, ['metabotLeadId']);
     await front.producer.orderPaid(order!);
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).waiting === 1, 'the fan-out', 30_000);
 
     // The vendor takes 60 s to answer: every worker that picks the job up is still waiting when it is killed.
-    sandbox.reset();
-    sandbox.setFaults('metabot', { latencyMs: 60_000 });
+    rig.sandbox.reset();
+    rig.sandbox.setFaults('metabot', { latencyMs: 60_000 });
     let previous: string | null = null;
     for (let kill = 1; kill <= 2; kill++) {
       const worker = await startChildWorker('workers/metabot.ts', env);
-      children.push(worker);
+      rig.children.push(worker);
       // A fresh pick-up writes a fresh attempt marker (the killed run's marker and active entry linger until then).
       const marker = await waitFor(async () => {
         const raw = (await monitor.mget(...(await monitor.keys(`${prefix}:attempt:*`)).slice(0, 1), '_'))[0];
@@ -61,7 +48,7 @@ describe('a job killed twice while active', () => {
       await worker.kill('SIGKILL');
     }
     const third = await startChildWorker('workers/metabot.ts', env);
-    children.push(third);
+    rig.children.push(third);
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).failed === 1, 'the stalled check to fail the job', 30_000, 100);
 
     const records = new OrderRecords(monitor, prefix, config.orderRetentionMs);

@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { parseRoutes } from '../../src/fanout/routes.js';
 import { OrderRecords } from '../../src/orders/record.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
+import { startChildWorker } from '../support/child-worker.js';
 import { testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor, sleep } from '../support/wait.js';
-import { deliveryCounts, uniquePrefix, workerEnv } from './harness.js';
+import { deliveryCounts, uniquePrefix, useReliabilityRig, workerEnv } from './harness.js';
 
 /**
  * MantaGO retires the old pair the moment it answers a refresh, so the new pair must reach Redis. Here the refresh
@@ -19,27 +17,17 @@ import { deliveryCounts, uniquePrefix, workerEnv } from './harness.js';
  * writes again the pair is stored and a fresh worker delivers with it — nobody re-keys by hand.
  */
 describe('MantaGO: worker stopped between the refresh answer and storing the pair', () => {
-  let redis: TestRedis;
-  let sandbox: Sandbox;
-  const children: ChildWorker[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    for (const c of children) await c.kill('SIGKILL');
-    await redis?.client().config('SET', 'maxmemory', '0').catch(() => undefined);
-    await sandbox?.close();
-    await redis?.stop();
+  const rig = useReliabilityRig({
+    beforeTeardown: ({ redis }) => redis.client().config('SET', 'maxmemory', '0').catch(() => undefined),
   });
 
   it('deliveries resume without a human', async () => {
     const prefix = uniquePrefix('mtg');
-    const env = workerEnv({ url: redis.url }, prefix, sandbox, {
+    const env = workerEnv({ url: rig.redis.url }, prefix, rig.sandbox, {
       MANTAGO_RATE_LIMIT: '1000/1s', VENDOR_TIMEOUT: '2s', LEDGER_WRITE_RETRY: '3s', DELIVERY_LOCK_DURATION: '8s', STALLED_INTERVAL: '3s', LOG_LEVEL: 'info',
     });
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const monitor = redis.client();
+    const monitor = rig.redis.client();
     const raw = parseYaml(readFileSync('config/routes.example.yaml', 'utf8')) as { rules: Array<Record<string, unknown>> };
     raw.rules = raw.rules.filter((r) => r.id === 'line-thanks');
     const front = startFrontHalf(config, parseRoutes(raw));
@@ -48,18 +36,18 @@ describe('MantaGO: worker stopped between the refresh answer and storing the pai
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'mantago')).waiting === 3, 'the fan-out', 30_000);
     await front.close();
 
-    const original = { ...sandbox.credentials.mantago };
+    const original = { ...rig.sandbox.credentials.mantago };
     const credentialsKey = `${prefix}:mantago:credentials:${original.botId}`;
-    sandbox.reset();
-    sandbox.expireToken('mantago');
-    sandbox.setFaults('mantago', { latencyMs: 1_000 }); // the refresh answer comes 1 s after the request
+    rig.sandbox.reset();
+    rig.sandbox.expireToken('mantago');
+    rig.sandbox.setFaults('mantago', { latencyMs: 1_000 }); // the refresh answer comes 1 s after the request
     const first = await startChildWorker('workers/mantago.ts', env);
-    children.push(first);
+    rig.children.push(first);
     // The refresher holds the lock while its refresh request waits for the answer: now Redis stops taking writes.
     await waitFor(async () => (await monitor.exists(`${credentialsKey}:lock`)) === 1, 'a refresh under way', 20_000, 5);
     await monitor.config('SET', 'maxmemory', '1');
-    await waitFor(() => sandbox.requests('mantago').some((r) => r.path === '/openapi/token' && r.status === 200), 'the refresh answer', 10_000, 10);
-    const rotated = { ...sandbox.credentials.mantago };
+    await waitFor(() => rig.sandbox.requests('mantago').some((r) => r.path === '/openapi/token' && r.status === 200), 'the refresh answer', 10_000, 10);
+    const rotated = { ...rig.sandbox.credentials.mantago };
     expect(rotated.token).not.toBe(original.token);
     await sleep(300);
     expect(JSON.parse((await monitor.get(credentialsKey)) ?? '{}').token).not.toBe(rotated.token); // not stored yet
@@ -70,14 +58,14 @@ describe('MantaGO: worker stopped between the refresh answer and storing the pai
     await stopping;
     expect(JSON.parse((await monitor.get(credentialsKey))!)).toMatchObject({ token: rotated.token, secret: rotated.secret });
 
-    sandbox.setFaults('mantago', {});
+    rig.sandbox.setFaults('mantago', {});
     const second = await startChildWorker('workers/mantago.ts', env);
-    children.push(second);
+    rig.children.push(second);
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'mantago')).completed === 3, 'every delivery sent with the stored pair', 60_000, 100);
     const records = new OrderRecords(monitor, prefix, config.orderRetentionMs);
     const statuses = await Promise.all(orders.map(async (o) => (await records.get(o.orderId))?.deliveries[0]?.status));
     expect(statuses).toEqual(['sent', 'sent', 'sent']);
-    expect(sandbox.requests('mantago').filter((r) => r.path === '/openapi/token')).toHaveLength(1);
+    expect(rig.sandbox.requests('mantago').filter((r) => r.path === '/openapi/token')).toHaveLength(1);
     console.info('[mantago-refresh-crash] refresh answered while Redis refused writes, worker stopped: pair stored during shutdown; 3/3 sent after restart, 1 refresh');
     await second.kill('SIGTERM');
   });

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { loadRoutesFile } from '../../src/fanout/routes.js';
 import { HeldDeliveries } from '../../src/delivery/held.js';
 import { OrderRecords } from '../../src/orders/record.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { startChildWorker, type ChildWorker } from '../support/child-worker.js';
+import { startChildWorker } from '../support/child-worker.js';
 import { countPerRecipient, testOrders } from '../support/orders.js';
 import { startFrontHalf } from '../support/pipeline.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
-import { acceptedRecipients, deliveryCounts, distinct, ROUTES_FILE, uniquePrefix, workerEnv } from './harness.js';
+import { acceptedRecipients, deliveryCounts, distinct, ROUTES_FILE, uniquePrefix, useReliabilityRig, workerEnv } from './harness.js';
 
 /**
  * Scenario 1: a delivery worker process is SIGKILLed in the middle of 1,000 Metabot deliveries (50 ms vendor
@@ -30,26 +28,14 @@ async function metricValue(url: string, name: string, labels: string): Promise<n
 }
 
 describe('a delivery worker killed mid-load', () => {
-  let redis: TestRedis;
-  let sandbox: Sandbox;
-  const children: ChildWorker[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    sandbox = await startSandbox();
-  });
-  afterAll(async () => {
-    for (const c of children) await c.kill('SIGKILL');
-    await sandbox?.close();
-    await redis?.stop();
-  });
+  const rig = useReliabilityRig();
 
   for (const policy of ['resend', 'hold'] as const) {
     it(`SIGKILL in 1,000 deliveries, onUnknownOutcome: ${policy}: ${policy === 'resend' ? 'duplicates only from requests on the wire, each counted' : '0 duplicates, every unknown one held and listed, 0 lost'}`, async () => {
       const prefix = uniquePrefix(`kill${policy}`);
-      const env = workerEnv({ url: redis.url }, prefix, sandbox, FAST_LOCKS);
+      const env = workerEnv({ url: rig.redis.url }, prefix, rig.sandbox, FAST_LOCKS);
       const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-      const monitor = redis.client();
+      const monitor = rig.redis.client();
 
       // The load is fanned out before the delivery worker starts, so the kill hits a worker with a full queue.
       const routes = loadRoutesFile(ROUTES_FILE).map((r) => (policy === 'hold' ? { ...r, onUnknownOutcome: 'hold' as const } : r));
@@ -59,27 +45,27 @@ describe('a delivery worker killed mid-load', () => {
       await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).waiting === DELIVERIES, 'the fan-out of 1,000 orders', 60_000);
       await front.close();
 
-      sandbox.reset();
-      sandbox.setFaults('metabot', { latencyMs: 50 });
+      rig.sandbox.reset();
+      rig.sandbox.setFaults('metabot', { latencyMs: 50 });
       const first = await startChildWorker('workers/metabot.ts', env);
-      children.push(first);
-      await waitFor(() => distinct(acceptedRecipients(sandbox, 'metabot')) >= KILL_AFTER, `${KILL_AFTER} accepted deliveries`, 60_000, 5);
+      rig.children.push(first);
+      await waitFor(() => distinct(acceptedRecipients(rig.sandbox, 'metabot')) >= KILL_AFTER, `${KILL_AFTER} accepted deliveries`, 60_000, 5);
       const exit = await first.kill('SIGKILL');
       // What the dead worker held: its active jobs (locked until the lock expires) — the upper bound of duplicates.
       const atKill = await deliveryCounts(monitor, prefix, 'metabot');
       const inFlight = atKill.active;
-      const acceptedAtKill = distinct(acceptedRecipients(sandbox, 'metabot'));
+      const acceptedAtKill = distinct(acceptedRecipients(rig.sandbox, 'metabot'));
       expect(exit.signal).toBe('SIGKILL');
       expect(acceptedAtKill).toBeLessThan(DELIVERIES); // the kill really was mid-load
 
       const restartedAt = Date.now();
       const second = await startChildWorker('workers/metabot.ts', env);
-      children.push(second);
+      rig.children.push(second);
       await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).completed === DELIVERIES,
         'all 1,000 delivery jobs completed after the restart (stalled jobs come back after the lock and the stalled check)', 150_000, 250);
       const recoveredMs = Date.now() - restartedAt;
 
-      const recipients = acceptedRecipients(sandbox, 'metabot');
+      const recipients = acceptedRecipients(rig.sandbox, 'metabot');
       const { counts, duplicates } = countPerRecipient(recipients);
       const leads = orders.map((o) => String(o.customer.channels.metabotLeadId));
       expect((await deliveryCounts(monitor, prefix, 'metabot')).failed).toBe(0);
@@ -114,20 +100,20 @@ describe('a delivery worker killed mid-load', () => {
 
   it('the graceful path for comparison: SIGTERM mid-load drains the jobs in flight, so a restart sends nothing twice', async () => {
     const prefix = uniquePrefix('term');
-    const env = workerEnv({ url: redis.url }, prefix, sandbox, { SHUTDOWN_TIMEOUT: '10s' });
+    const env = workerEnv({ url: rig.redis.url }, prefix, rig.sandbox, { SHUTDOWN_TIMEOUT: '10s' });
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const monitor = redis.client();
+    const monitor = rig.redis.client();
     const front = startFrontHalf(config, loadRoutesFile(ROUTES_FILE));
     const orders = testOrders('term', 500, ['metabotLeadId'], 10_000);
     await front.producer.orderPaidBulk(orders);
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).waiting === 500, 'the fan-out of 500 orders', 60_000);
     await front.close();
 
-    sandbox.reset();
-    sandbox.setFaults('metabot', { latencyMs: 50 });
+    rig.sandbox.reset();
+    rig.sandbox.setFaults('metabot', { latencyMs: 50 });
     const first = await startChildWorker('workers/metabot.ts', env);
-    children.push(first);
-    await waitFor(() => distinct(acceptedRecipients(sandbox, 'metabot')) >= 100, '100 accepted deliveries', 60_000, 5);
+    rig.children.push(first);
+    await waitFor(() => distinct(acceptedRecipients(rig.sandbox, 'metabot')) >= 100, '100 accepted deliveries', 60_000, 5);
     const exit = await first.kill('SIGTERM');
     expect(exit.code).toBe(0);
     const afterStop = await deliveryCounts(monitor, prefix, 'metabot');
@@ -135,9 +121,9 @@ describe('a delivery worker killed mid-load', () => {
     expect(afterStop.completed).toBeLessThan(500);
 
     const second = await startChildWorker('workers/metabot.ts', env);
-    children.push(second);
+    rig.children.push(second);
     await waitFor(async () => (await deliveryCounts(monitor, prefix, 'metabot')).completed === 500, 'all 500 deliveries completed', 60_000, 100);
-    const { counts, duplicates } = countPerRecipient(acceptedRecipients(sandbox, 'metabot'));
+    const { counts, duplicates } = countPerRecipient(acceptedRecipients(rig.sandbox, 'metabot'));
     expect(counts.size).toBe(500);
     expect(duplicates).toBe(0);
     console.info(`[worker-term] SIGTERM after ${afterStop.completed} of 500 completed: 0 jobs left active, 0 duplicates after the restart`);
