@@ -4,6 +4,7 @@ import type { VendorConfigSlice } from '../vendors/types.js';
 import { durationMs, rateLimit, type RateLimit } from './duration.js';
 import { bool, httpUrl as url, isTimeZone, optionalText, port, positiveInt, type CredentialGroup } from './env-fields.js';
 import { describeIssue } from '../events/zod-issues.js';
+import { KEY_LAYOUTS, keyspace, type KeyLayout, type Keyspace } from '../queues/keyspace.js';
 
 /**
  * Every environment variable the project reads, parsed once at start-up.
@@ -14,6 +15,10 @@ const coreSchema = z.object({
   /** Redis Cluster: several node URLs separated by commas, used instead of REDIS_URL. */
   REDIS_CLUSTER_NODES: optionalText,
   QUEUE_PREFIX: z.string().regex(/^[^:\s]+$/, 'must not contain ":" or spaces (use e.g. order-notify or {order-notify})').default('order-notify'),
+  /** Key layout (queues/keyspace.ts): `single` keeps every key under QUEUE_PREFIX; `per-queue` tags each queue for Redis Cluster. */
+  REDIS_KEY_LAYOUT: z.enum(KEY_LAYOUTS).default('single'),
+  /** Vendors whose delivery queue is split into partitions, e.g. `metabot=4,twin24=2`. */
+  QUEUE_PARTITIONS: z.string().regex(/^\s*([a-z0-9-]+\s*=\s*\d+\s*)?(,\s*[a-z0-9-]+\s*=\s*\d+\s*)*$/, 'must look like metabot=4,twin24=2').optional(),
   ROUTES_FILE: z.string().default('config/routes.example.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -126,6 +131,11 @@ export type VendorConfigs = { [V in VendorName]?: VendorConfigOf<V> };
 export interface AppConfig {
   redis: { url: string; clusterNodes?: string[] };
   queuePrefix: string;
+  /** Where keys live (QUEUE_PREFIX + REDIS_KEY_LAYOUT): use keys.queuePrefix(queue) for BullMQ, keys.beside(group) for ours. */
+  keys: Keyspace;
+  keyLayout: KeyLayout;
+  /** Delivery-queue partitions per vendor (absent = 1). */
+  partitions: Record<string, number>;
   routesFile: string;
   logLevel: Env['LOG_LEVEL'];
   idempotencyWindowMs: number;
@@ -202,7 +212,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (built !== undefined) vendors[v] = built;
   }
   // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share one slot.
-  if (e.REDIS_CLUSTER_NODES && !/\{[^}]+\}/.test(e.QUEUE_PREFIX)) {
+  if (e.REDIS_KEY_LAYOUT === 'per-queue' && /[{}]/.test(e.QUEUE_PREFIX)) {
+    problems.push('QUEUE_PREFIX: must not hold a hash tag with REDIS_KEY_LAYOUT=per-queue (each queue gets its own tag)');
+  }
+  const partitions = parsePartitions(e.QUEUE_PARTITIONS, problems);
+  if (e.REDIS_CLUSTER_NODES && e.REDIS_KEY_LAYOUT === 'single' && !/\{[^}]+\}/.test(e.QUEUE_PREFIX)) {
     problems.push(`QUEUE_PREFIX: must hold a hash tag on Redis Cluster, e.g. {${e.QUEUE_PREFIX}} (REDIS_CLUSTER_NODES is set)`);
   }
   if (e.RESULTS_WEBHOOK_URL && !e.RESULTS_WEBHOOK_SECRET) problems.push('RESULTS_WEBHOOK_SECRET: required when RESULTS_WEBHOOK_URL is set (the webhook is always signed)');
@@ -226,6 +240,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     redis: { url: e.REDIS_URL, clusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((s) => s.trim()).filter(Boolean) },
     queuePrefix: e.QUEUE_PREFIX,
+    keys: keyspace(e.QUEUE_PREFIX, e.REDIS_KEY_LAYOUT),
+    keyLayout: e.REDIS_KEY_LAYOUT,
+    partitions,
     routesFile: e.ROUTES_FILE,
     logLevel: e.LOG_LEVEL,
     idempotencyWindowMs: e.IDEMPOTENCY_WINDOW,
@@ -259,4 +276,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     } : undefined,
     sendWindow: { defaultTimeZone: e.SEND_WINDOW_TIMEZONE, spreadMs: e.SEND_WINDOW_SPREAD },
   };
+}
+
+/** `metabot=4,twin24=2` → { metabot: 4, twin24: 2 }; unknown vendors and counts outside 1..64 are problems. */
+function parsePartitions(raw: string | undefined, problems: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (raw ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, count] = part.split('=').map((x) => x.trim()) as [string, string];
+    const n = Number(count);
+    if (!(VENDORS as readonly string[]).includes(name)) problems.push(`QUEUE_PARTITIONS: unknown vendor "${name}" (known: ${VENDORS.join(', ')})`);
+    else if (!Number.isInteger(n) || n < 1 || n > 64) problems.push(`QUEUE_PARTITIONS: ${name} must have 1 to 64 partitions, got ${count}`);
+    else out[name] = n;
+  }
+  return out;
 }

@@ -30,3 +30,25 @@ export const JOB_NAMES = {
 export function allQueueNames(vendors: readonly string[]): string[] {
   return [QUEUES.orders, ...vendors.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines];
 }
+
+/**
+ * A vendor's delivery queues: one, or `<queue>-<k>` for k < partitions when the vendor's volume alone exceeds one
+ * Redis shard (each partition has its own hash tag in the per-queue layout; the vendor's workers consume them all).
+ */
+export function deliveryQueueNames(vendor: string, partitions = 1): string[] {
+  const name = deliveryQueueName(vendor);
+  return partitions <= 1 ? [name] : Array.from({ length: partitions }, (_, k) => `${name}-${k}`);
+}
+
+/** The partition a delivery goes to: a stable hash of its id (FNV-1a), so a retried fan-out picks the same one. */
+export function partitionOf(deliveryId: string, partitions: number): number {
+  if (partitions <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deliveryId.length; i++) h = Math.imul(h ^ deliveryId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % partitions;
+}
+
+/** The delivery queue (partition) a delivery lives in. */
+export function deliveryQueueOf(vendor: string, deliveryId: string, partitions = 1): string {
+  return deliveryQueueNames(vendor, partitions)[partitionOf(deliveryId, partitions)]!;
+}
