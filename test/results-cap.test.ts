@@ -24,11 +24,15 @@ describe('results queue cap (real Redis)', () => {
     const config = testConfig(redis.url, { RESULTS_QUEUE_MAX: '5' });
     const metrics = new Metrics({ defaultMetrics: false });
     const connection = redis.client();
-    const handback = createResultsHandback({ config, connection, logger, metrics });
-    const records = new OrderRecords(connection, config.queuePrefix, 60_000, [handback.listener]);
-    await changes(records, 0, 12); // the first add checks (1 ≤ 5); the rest fall inside the 1 s check interval
+    const records = new OrderRecords(connection, config.queuePrefix, 60_000);
+    const handback = createResultsHandback({ config: { ...config, results: { ...config.results, batchMax: 1 } }, connection, logger, metrics, records });
+    records.onChange(handback.listener);
+    // One job per change (RESULTS_BATCH_MAX=1), relayed one change at a time: the first relay checks (1 ≤ 5), the
+    // rest fall inside the 1 s check interval.
+    for (let i = 0; i < 12; i++) { await changes(records, i, 1); await handback.relay!.drain(`${config.queuePrefix}`); }
     await sleep(1_100);
     await changes(records, 12, 1); // 13 waiting → trimmed to 5
+    await handback.relay!.drain(config.queuePrefix);
     const queue = new Queue(QUEUES.results, { connection, prefix: config.queuePrefix });
     const waiting = await queue.getJobs(['wait'], 0, -1, true);
     expect(waiting.map((j) => (j.data as { orderId: string }).orderId)).toEqual(['O-8', 'O-9', 'O-10', 'O-11', 'O-12']);
@@ -40,8 +44,9 @@ describe('results queue cap (real Redis)', () => {
   it('RESULTS_QUEUE_ENABLED=false: no results jobs at all, the record still holds every status', async () => {
     const config = testConfig(redis.url, { RESULTS_QUEUE_ENABLED: 'false' });
     const connection = redis.client();
-    const handback = createResultsHandback({ config, connection, logger });
-    const records = new OrderRecords(connection, config.queuePrefix, 60_000, [handback.listener]);
+    const records = new OrderRecords(connection, config.queuePrefix, 60_000);
+    const handback = createResultsHandback({ config, connection, logger, records });
+    records.onChange(handback.listener);
     await changes(records, 0, 3);
     expect(handback.resultsQueue).toBeUndefined();
     expect(await connection.keys(`${config.queuePrefix}:${QUEUES.results}:*`)).toEqual([]);

@@ -2,13 +2,13 @@ import type { AppConfig } from '../config/env.js';
 import { loadRoutesFile } from '../fanout/routes.js';
 import { createVendorDeliveryWorker } from './delivery-worker.js';
 import { createFanoutWorker } from '../fanout/worker.js';
-import { createResultsHandback } from '../orders/handback.js';
+import { createResultsHandback, recordsFor } from '../orders/handback.js';
 import { FallbackChains } from '../fallback/chains.js';
 import { createDeadlineWorker } from '../fallback/deadline-worker.js';
 import { createSendGate } from '../fallback/send-gate.js';
 import { createWebhookWorker } from '../orders/webhook.js';
 import type { Metrics } from '../observability/metrics.js';
-import { OrderRecords } from '../orders/record.js';
+import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { enabledVendors, isVendorName, vendorComponents, VENDORS } from '../vendors/registry.js';
 import type { Logger } from '../runtime/logger.js';
@@ -45,9 +45,9 @@ export async function startComponents(names: readonly string[], deps: ComponentD
   if (!records) {
     // Every status change any component records is handed back to the monolith (results queue, webhook), with its
     // place in a fallback chain; the chain listener also fires the next link when one ends without reaching.
-    records = new OrderRecords(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs);
+    records = recordsFor(deps.config, deps.connection);
     chains = new FallbackChains({ ...deps, records });
-    const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger, metrics: deps.metrics });
+    const handback = createResultsHandback({ config: deps.config, connection: deps.connection, logger: deps.logger, metrics: deps.metrics, records });
     records.onChange(chains.listener(handback.listener));
     running.push({ name: 'results-handback', close: () => handback.close() });
   } else {

@@ -54,6 +54,8 @@ const coreSchema = z.object({
   RESULTS_QUEUE_ENABLED: bool.default(true),
   /** Most jobs waiting in the results queue; above it the oldest waiting ones are trimmed (metric counts them). */
   RESULTS_QUEUE_MAX: positiveInt.default(100_000),
+  /** Status changes per hand-back job (`order.notifications`); 1 = one `order.notification` job per change, as before. */
+  RESULTS_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(100),
 
   HTTP_PORT: port.default(3000),
   METRICS_PORT: port.default(9464),
@@ -152,7 +154,7 @@ export interface AppConfig {
   vendors: VendorConfigs;
   /** Vendors left out for lack of credentials, with the variables that would enable them. */
   disabledVendors: Array<{ vendor: string; missing: string[] }>;
-  results: { webhookUrl?: string; webhookSecret?: string; queueEnabled: boolean; queueMax: number };
+  results: { webhookUrl?: string; webhookSecret?: string; queueEnabled: boolean; queueMax: number; batchMax: number };
   http: {
     port: number; metricsPort: number; ingestToken?: string; ordersReadToken?: string; bodyLimit: number; authFailureLimit: RateLimit;
     trustProxy?: number | string[];
@@ -259,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     vendors: vendors as VendorConfigs,
     disabledVendors,
     results: {
-      webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET, queueEnabled: e.RESULTS_QUEUE_ENABLED, queueMax: e.RESULTS_QUEUE_MAX,
+      webhookUrl: e.RESULTS_WEBHOOK_URL, webhookSecret: e.RESULTS_WEBHOOK_SECRET, queueEnabled: e.RESULTS_QUEUE_ENABLED, queueMax: e.RESULTS_QUEUE_MAX, batchMax: e.RESULTS_BATCH_MAX,
     },
     http: {
       port: e.HTTP_PORT, metricsPort: e.METRICS_PORT, ingestToken: e.INGEST_TOKEN, ordersReadToken: e.ORDERS_READ_TOKEN,

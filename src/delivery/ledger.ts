@@ -23,47 +23,65 @@ export interface AttemptMarker {
  * clears it, and only a request whose answer never arrived (crash, kill, deadline) leaves it behind.
  */
 export class DeliveryLedger {
-  constructor(private readonly redis: RedisConnection, private readonly prefix: string, private readonly ttlMs: number) {}
+  private readonly prefixOf: (deliveryId: string) => string;
+
+  /** `prefix`: one prefix, or the prefix of each delivery's keys (beside its delivery queue, keyspace.ts). */
+  constructor(private readonly redis: RedisConnection, prefix: string | ((deliveryId: string) => string), private readonly ttlMs: number) {
+    this.prefixOf = typeof prefix === 'string' ? () => prefix : prefix;
+  }
 
   private key(deliveryId: string): string {
-    return `${this.prefix}:sent:${deliveryId}`;
+    return `${this.prefixOf(deliveryId)}:sent:${deliveryId}`;
   }
 
   private attemptKey(deliveryId: string): string {
-    return `${this.prefix}:attempt:${deliveryId}`;
+    return `${this.prefixOf(deliveryId)}:attempt:${deliveryId}`;
   }
 
   async find(deliveryId: string): Promise<LedgerEntry | undefined> {
-    const raw = await this.redis.get(this.key(deliveryId));
-    return raw ? (JSON.parse(raw) as LedgerEntry) : undefined;
+    return (await this.lookup(deliveryId)).entry;
   }
 
   async findAttempt(deliveryId: string): Promise<AttemptMarker | undefined> {
-    const raw = await this.redis.get(this.attemptKey(deliveryId));
-    return raw ? (JSON.parse(raw) as AttemptMarker) : undefined;
+    return (await this.lookup(deliveryId)).attempt;
+  }
+
+  /** The entry and the attempt marker of a delivery in one round trip (both live beside its queue). */
+  async lookup(deliveryId: string): Promise<{ entry?: LedgerEntry; attempt?: AttemptMarker }> {
+    const [entry, attempt] = await this.redis.mget(this.key(deliveryId), this.attemptKey(deliveryId));
+    return { entry: entry ? (JSON.parse(entry) as LedgerEntry) : undefined, attempt: attempt ? (JSON.parse(attempt) as AttemptMarker) : undefined };
   }
 
   /** Before the request leaves: if this write fails, nothing is sent. */
   async markAttempt(deliveryIds: string[], marker: AttemptMarker): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const id of deliveryIds) pipeline.set(this.attemptKey(id), JSON.stringify(marker), 'PX', this.ttlMs);
-    throwFirst(await pipeline.exec());
+    const value = JSON.stringify(marker);
+    await this.perPrefix(deliveryIds, (pipeline, id) => pipeline.set(this.attemptKey(id), value, 'PX', this.ttlMs));
   }
 
   /** The vendor answered "no": the outcome is known (not sent). */
   async clearAttempts(deliveryIds: string[]): Promise<void> {
-    if (deliveryIds.length) await this.redis.del(...deliveryIds.map((id) => this.attemptKey(id)));
+    if (deliveryIds.length) await this.perPrefix(deliveryIds, (pipeline, id) => pipeline.del(this.attemptKey(id)));
   }
 
-  /** Records acknowledgements of one vendor request in one round trip (and drops their attempt markers). */
+  /** Records acknowledgements of one vendor request in one round trip per key prefix (and drops their attempt markers). */
   async record(entries: Array<{ deliveryId: string; entry: LedgerEntry }>): Promise<void> {
     if (!entries.length) return;
-    const pipeline = this.redis.pipeline();
-    for (const { deliveryId, entry } of entries) {
-      pipeline.set(this.key(deliveryId), JSON.stringify(entry), 'PX', this.ttlMs);
-      pipeline.del(this.attemptKey(deliveryId));
+    const byId = new Map(entries.map((e) => [e.deliveryId, JSON.stringify(e.entry)]));
+    await this.perPrefix([...byId.keys()], (pipeline, id) => pipeline.set(this.key(id), byId.get(id)!, 'PX', this.ttlMs).del(this.attemptKey(id)));
+  }
+
+  /** One pipeline per key prefix: on a cluster a pipeline's keys must share a slot, and a batch may span partitions. */
+  private async perPrefix(ids: string[], add: (pipeline: ReturnType<RedisConnection['pipeline']>, id: string) => unknown): Promise<void> {
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const p = this.prefixOf(id);
+      groups.set(p, [...(groups.get(p) ?? []), id]);
     }
-    throwFirst(await pipeline.exec());
+    await Promise.all([...groups.values()].map(async (list) => {
+      const pipeline = this.redis.pipeline();
+      for (const id of list) add(pipeline, id);
+      throwFirst(await pipeline.exec());
+    }));
   }
 
   /**

@@ -45,8 +45,8 @@ export function unknownOutcomes(deps: UnknownOutcomeDeps) {
 
   return {
     /** Before sending: 'send', or the job's result when the delivery is held. */
-    async beforeSend(job: Job, data: DeliveryJobData): Promise<'send' | { held: true }> {
-      const attempt = await ledger.findAttempt(data.deliveryId);
+    /** `attempt`: the delivery's attempt marker, read with its ledger entry (DeliveryLedger.lookup). */
+    async beforeSend(job: Job, data: DeliveryJobData, attempt: AttemptMarker | undefined): Promise<'send' | { held: true }> {
       if (!attempt || attempt.requestId === data.releasedAttempt) return 'send';
       if (data.onUnknownOutcome === 'hold') return hold(job, data, attempt);
       // resend (at-least-once): none of our vendors can be asked whether a request arrived (docs/reliability.md).

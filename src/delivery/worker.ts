@@ -5,7 +5,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { deliveryQueueName } from '../queues/names.js';
+import { deliveryQueueName, deliveryQueueOf } from '../queues/names.js';
 import { deliveryJobOptions, retryingWorkerOptions } from '../queues/options.js';
 import type { VendorDefinition } from '../vendors/types.js';
 import { closeWorker } from '../runtime/close-worker.js';
@@ -74,7 +74,9 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger);
   const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
   const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
-  const ledger = new DeliveryLedger(connection, prefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));
+  // Ledger entries and attempt markers live beside the delivery's queue (partition): one slot with its record.
+  const ledgerPrefix = (deliveryId: string) => config.keys.beside(deliveryQueueOf(vendor, deliveryId, config.partitions[vendor] ?? 1));
+  const ledger = new DeliveryLedger(connection, ledgerPrefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));
   const unknown = unknownOutcomes({ vendor, def, config, queue, ledger, held: new HeldDeliveries(connection, prefix), records, metrics, logger });
   /** Acknowledged deliveries whose ledger write ran past LEDGER_WRITE_RETRY: written as soon as Redis takes writes. */
   const unrecorded = new UnrecordedAcks(ledger, ({ delivery, entry }) => records.update(delivery.orderId, delivery.deliveryId, {
@@ -216,7 +218,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     };
     const log = { orderId: data.orderId, rule: data.ruleId, attempt: job.attemptsMade + 1 };
 
-    const already = (await ledger.find(data.deliveryId)) ?? unrecorded.find(data.deliveryId);
+    const found = await ledger.lookup(data.deliveryId);
+    const already = found.entry ?? unrecorded.find(data.deliveryId);
     if (already) {
       // Sent before (a retry after a crash, a stalled re-run, a duplicate job): finish the bookkeeping, never resend.
       await acknowledged(delivery, job, { ok: true, vendorMessageId: already.vendorMessageId, details: already.details }, already.acknowledgedAt);
@@ -235,7 +238,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       logger.info({ ...log, scheduledFor: gated.scheduledFor }, 'send window closed; held until it opens');
       await holdJob(job, token, gated.delayMs);
     }
-    const decision = await unknown.beforeSend(job, data);
+    const decision = await unknown.beforeSend(job, data, found.attempt);
     if (decision !== 'send') return decision;
 
     let outcome: SendOutcome;

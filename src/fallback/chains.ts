@@ -53,11 +53,12 @@ export class FallbackChains {
   listener(next?: RecordListener): RecordListener {
     return async (change) => {
       const { orderId, delivery } = change;
-      if (delivery.status === undefined) return next?.(change);
+      // The record script says whether the delivery is a chain link: the others cost no chain lookup at all.
+      if (delivery.status === undefined || change.chainMember === false) return next?.(change);
       const verdict = await this.onChange(orderId, delivery);
       if (!verdict) return next?.(change);
       const m = verdict.member;
-      return next?.({ orderId, delivery: {
+      return next?.({ ...change, delivery: {
         ...delivery,
         chain: { head: m.head, link: m.link, ...(m.firedBecause ? { firedBecause: m.firedBecause } : {}), ...(m.next ? { next: m.next } : {}) },
         ...(m.fallbackTo ? { fallbackTo: m.fallbackTo } : {}),

@@ -17,7 +17,7 @@ import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js
 import { planFanout, type RulePlan } from './plan.js';
 import { planChains, type ChainPlan } from './chains.js';
 import { queueDelay } from '../delivery/send-window.js';
-import type { ChainPosition } from '../orders/record.js';
+import type { ChainPosition, DeliveryPatch } from '../orders/record.js';
 import { ChainStore, type Membership } from '../fallback/store.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
@@ -78,7 +78,6 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     // The job's own timestamp, not now: a retried fan-out renders the very same deliveries.
     const plans = planFanout(event, routes, enabled, new Date(job.timestamp), windows);
     const chains = planChains(event, plans, routes, enabled, new Date(job.timestamp), windows);
-    await records.markReceived(event.orderId, new Date(job.timestamp));
     // The chain state exists before any of its links can report.
     for (const chain of chains) await initChain(event.orderId, chain);
 
@@ -92,13 +91,18 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     });
     const result: FanoutResult = { queued: [], skipped: [], rejected: [] };
     const byVendor = new Map<VendorName, Array<{ plan: Extract<RulePlan, { kind: 'deliver' }>; delayMs: number }>>();
+    const writes: Array<{ deliveryId: string; patch: DeliveryPatch }> = [];
     for (const { plan, position } of toRecord) {
       const held = plan.kind === 'deliver' ? queueDelay(plan.job.deliveryId, plan.job.sendWindow, plan.delayMs, now) : undefined;
-      await recordPlan(event.orderId, plan, result, position, held?.scheduledFor);
+      writes.push(recordPlan(event.orderId, plan, result, position, held?.scheduledFor));
       if (plan.kind !== 'deliver') continue;
       if (held?.scheduledFor) metrics.heldByQuietHours.inc({ vendor: plan.route.vendor });
       byVendor.set(plan.route.vendor, [...(byVendor.get(plan.route.vendor) ?? []), { plan, delayMs: held!.delayMs }]);
     }
+    // The records are written before the jobs exist, so the delivery worker's "sent" can never be overwritten: the
+    // order and all its deliveries in one script call (per key prefix), links that may fire later listed with them.
+    const laterLinks = chains.flatMap((c) => c.steps.map((st) => records.groupOf(st.plan.route.vendor, st.plan.job.deliveryId)));
+    await records.receiveOrder(event.orderId, new Date(job.timestamp), writes, laterLinks);
     for (const [vendor, list] of byVendor) {
       const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
       await addJobs(deliveryQueues.get(vendor)!, jobs);
@@ -116,21 +120,20 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     await chainStore.init(orderId, chain.head, members, chain.steps.map((s) => ({ job: s.plan.job, delayMs: s.plan.delayMs })));
   }
 
-  /** The record is written before the job exists, so the delivery worker's "sent" can never be overwritten. */
-  async function recordPlan(orderId: string, plan: RulePlan, result: FanoutResult, chain?: ChainPosition, scheduledFor?: string): Promise<void> {
+  /** The first record write of a rule's plan (queued or scheduled, skipped or rejected with the reason). */
+  function recordPlan(orderId: string, plan: RulePlan, result: FanoutResult, chain?: ChainPosition, scheduledFor?: string): { deliveryId: string; patch: DeliveryPatch } {
     const { route } = plan;
     const base = { vendor: route.vendor, ruleId: route.id, ...(chain ? { chain } : {}) };
-    if (plan.kind === 'deliver') {
-      await records.initDelivery(orderId, plan.job.deliveryId, {
-        ...base, status: scheduledFor ? 'scheduled' : 'queued', createdAt: plan.job.createdAt, ...(scheduledFor ? { scheduledFor } : {}),
-      });
-      result.queued.push(plan.job.deliveryId);
-    } else {
-      (plan.kind === 'skipped' ? result.skipped : result.rejected).push({ rule: route.id, reason: plan.reason });
-      if (plan.kind === 'rejected') logger.warn({ orderId, rule: route.id, vendor: route.vendor, reason: plan.reason }, 'rule rejected for this order');
-      await records.initDelivery(orderId, deliveryId(orderId, route.id), { ...base, status: plan.kind, reason: plan.reason });
-    }
     metrics.fanoutRules.inc({ vendor: route.vendor, outcome: plan.kind === 'deliver' ? 'queued' : plan.kind });
+    if (plan.kind === 'deliver') {
+      result.queued.push(plan.job.deliveryId);
+      return { deliveryId: plan.job.deliveryId, patch: {
+        ...base, status: scheduledFor ? 'scheduled' : 'queued', createdAt: plan.job.createdAt, ...(scheduledFor ? { scheduledFor } : {}),
+      } };
+    }
+    (plan.kind === 'skipped' ? result.skipped : result.rejected).push({ rule: route.id, reason: plan.reason });
+    if (plan.kind === 'rejected') logger.warn({ orderId, rule: route.id, vendor: route.vendor, reason: plan.reason }, 'rule rejected for this order');
+    return { deliveryId: deliveryId(orderId, route.id), patch: { ...base, status: plan.kind, reason: plan.reason } };
   }
 
   const worker = openWorker(QUEUES.orders, process, {

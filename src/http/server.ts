@@ -158,7 +158,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     : undefined;
   // The order timeline page (docs/timeline.md) sits behind the same login as the board.
   const timeline = credentials.dashboard
-    ? await registerTimeline(app, { connection, prefix: config.queuePrefix, orderRetentionMs: config.orderRetentionMs, users: dashboardUsers(credentials), limiter, redactor })
+    ? await registerTimeline(app, { connection, prefix: config.queuePrefix, keys: config.keys, partitions: config.partitions, orderRetentionMs: config.orderRetentionMs, users: dashboardUsers(credentials), limiter, redactor })
     : undefined;
   await app.ready();
 

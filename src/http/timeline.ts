@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { readHistory, type HistoryEntry } from '../orders/history.js';
+import type { HistoryEntry } from '../orders/history.js';
+import type { Keyspace } from '../queues/keyspace.js';
 import { OrderRecords, type OrderRecord } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import type { Redactor } from '../runtime/redact.js';
@@ -13,6 +14,9 @@ export const TIMELINE_PATH = '/admin/orders';
 export interface TimelineOptions {
   connection: RedisConnection;
   prefix: string;
+  /** Where records live (default: everything under `prefix`, the single layout). */
+  keys?: Keyspace;
+  partitions?: Readonly<Record<string, number>>;
   orderRetentionMs: number;
   /** The dashboard's logins: the page only reads, so whoever may look at the board may look here. */
   users: ReadonlyArray<BasicUser>;
@@ -36,7 +40,7 @@ const HEADERS = {
  * Personal data is masked as on the dashboard (the Redactor: phones, e-mails, secrets), bot results included.
  */
 export async function registerTimeline(app: FastifyInstance, opts: TimelineOptions): Promise<{ close(): Promise<void> }> {
-  const records = new OrderRecords(opts.connection, opts.prefix, opts.orderRetentionMs);
+  const records = new OrderRecords(opts.connection, opts.keys ?? opts.prefix, opts.orderRetentionMs, [], { partitions: opts.partitions });
   const health = new VendorHealthReader(opts.connection, opts.prefix);
 
   await app.register(async (scope) => {
@@ -46,7 +50,7 @@ export async function registerTimeline(app: FastifyInstance, opts: TimelineOptio
       const orderId = parsed.success ? parsed.data.order || undefined : undefined;
       let order: OrderRecord | undefined;
       let history: HistoryEntry[] = [];
-      if (orderId) [order, history] = await Promise.all([records.get(orderId), readHistory(opts.connection, opts.prefix, orderId)]);
+      if (orderId) [order, history] = await Promise.all([records.get(orderId), records.history(orderId)]);
       const notice = !parsed.success ? parsed.error.issues.map((i) => i.message).join('; ')
         : orderId && !order ? `Order ${orderId} is unknown (never received, or older than ORDER_RETENTION).` : undefined;
       const html = renderTimeline({

@@ -3,17 +3,21 @@ import { z } from 'zod';
 import type { AppConfig } from '../config/env.js';
 import type { RedisConnection } from '../queues/connection.js';
 import type { Logger } from '../runtime/logger.js';
-import { encodeIdPart } from '../queues/job-ids.js';
-import { JOB_NAMES, QUEUES } from '../queues/names.js';
-import { JITTERED_BACKOFF, retention } from '../queues/options.js';
-import { DELIVERY_STATUSES, FINAL_STATUSES, type DeliveryRecord, type RecordListener } from './record.js';
+import { QUEUES, recordGroups } from '../queues/names.js';
+import { VENDORS } from '../vendors/registry.js';
+import { retention } from '../queues/options.js';
+import { DELIVERY_STATUSES, FINAL_STATUSES, notificationId, type DeliveryRecord, OrderRecords, type RecordListener } from './record.js';
+import { HandbackRelay, NOTIFICATIONS_TYPE } from './handback-relay.js';
 import { openQueue } from '../queues/open-queue.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /**
- * The hand-back to the monolith: every status change of every delivery becomes one `order.notification` job in the
- * `results` queue (any BullMQ client consumes it) and, when RESULTS_WEBHOOK_URL is set, one signed webhook POST.
- * The payload is versioned; fields are only ever added within a version.
+ * The hand-back to the monolith: every status change of every delivery becomes one `order.notification` payload,
+ * delivered in `order.notifications` jobs of up to RESULTS_BATCH_MAX payloads in the `results` queue (any BullMQ
+ * client consumes it; RESULTS_BATCH_MAX=1 gives one `order.notification` job per change) and, when
+ * RESULTS_WEBHOOK_URL is set, one signed webhook POST per change. The record script writes each change to an outbox
+ * in the same call as the record (handback-relay.ts moves them into jobs). The payload is versioned; fields are only
+ * ever added within a version.
  */
 export const NOTIFICATION_VERSION = 1;
 
@@ -66,15 +70,19 @@ export const orderNotificationSchema = z.object({
 });
 export type OrderNotification = z.infer<typeof orderNotificationSchema>;
 
-/**
- * One id per distinct change: delivery + status (+ vendor status, + attempt for retries). Adding a job whose id
- * exists is a no-op in BullMQ, so a re-run (a crashed worker, a repeated tick) never notifies twice.
- */
-export function notificationId(orderId: string, d: Pick<DeliveryRecord, 'deliveryId' | 'status' | 'vendorStatus' | 'attempts'>): string {
-  const parts = ['n', encodeIdPart(orderId), encodeIdPart(d.deliveryId), d.status];
-  if (d.vendorStatus) parts.push(encodeIdPart(d.vendorStatus));
-  if (d.status === 'retrying' && d.attempts !== undefined) parts.push(`a${d.attempts}`);
-  return parts.join('.');
+export { notificationId };
+
+/** An `order.notifications` job: the status changes of one hand-back batch, in the order they were recorded. */
+export const notificationBatchSchema = z.object({
+  version: z.literal(NOTIFICATION_VERSION),
+  type: z.literal(NOTIFICATIONS_TYPE),
+  notifications: z.array(orderNotificationSchema),
+});
+
+/** The notifications a results or webhook job carries: a batch, or one (RESULTS_BATCH_MAX=1, jobs from before batching). */
+export function notificationsOf(data: unknown): OrderNotification[] {
+  const batch = data && typeof data === 'object' && (data as { type?: unknown }).type === NOTIFICATIONS_TYPE;
+  return batch ? notificationBatchSchema.parse(data).notifications : [orderNotificationSchema.parse(data)];
 }
 
 export function toNotification(orderId: string, d: DeliveryRecord): OrderNotification {
@@ -105,8 +113,12 @@ export function toNotification(orderId: string, d: DeliveryRecord): OrderNotific
 }
 
 export interface ResultsHandback {
-  /** Attach to OrderRecords (records.onChange(handback.listener)). */
+  /** Attach to OrderRecords (records.onChange(handback.listener)): relays what the record script queued, and
+   *  appends what it left to the listener (chain members, whose notification carries the chain's decision). */
   listener: RecordListener;
+  /** Whether anything is handed back at all (results queue or webhook); the records build notifications only then. */
+  enabled: boolean;
+  relay?: HandbackRelay;
   /** Absent when RESULTS_QUEUE_ENABLED=false. */
   resultsQueue?: Queue;
   webhookQueue?: Queue;
@@ -123,17 +135,39 @@ const TRIM_CHECK_MS = 1_000;
 /** Most jobs removed in one trim (one round of removals stays short). */
 const TRIM_BATCH = 1_000;
 
-export function createResultsHandback(opts: { config: AppConfig; connection: RedisConnection; logger: Logger; metrics?: Pick<Metrics, 'resultsTrimmed'> }): ResultsHandback {
-  const { config, connection, logger } = opts;
-  const prefix = config.queuePrefix;
+/** Whether status changes are handed back at all (the results queue is on, or a webhook is set). */
+export function handbackEnabled(config: Pick<AppConfig, 'results'>): boolean {
+  return config.results.queueEnabled || Boolean(config.results.webhookUrl);
+}
+
+/** The records every worker writes: keys from the layout, and notifications written with them when handed back. */
+export function recordsFor(config: AppConfig, connection: RedisConnection): OrderRecords {
+  return new OrderRecords(connection, config.keys, config.orderRetentionMs, [], {
+    partitions: config.partitions, ...(handbackEnabled(config) ? { notification: toNotification } : {}),
+  });
+}
+
+export function createResultsHandback(opts: {
+  config: AppConfig; connection: RedisConnection; logger: Logger; metrics?: Pick<Metrics, 'resultsTrimmed'>;
+  /** The records whose changes are handed back (their outboxes are relayed). */
+  records: OrderRecords;
+  /** Key groups records are written in (default: the orders queue and every vendor's delivery queues / partitions). */
+  groups?: readonly string[];
+  /** Relay sweep period (tests shorten it). */
+  sweepEveryMs?: number;
+}): ResultsHandback {
+  const { config, connection, logger, records } = opts;
   const resultsQueue = config.results.queueEnabled
-    ? openQueue(QUEUES.results, { connection, prefix, defaultJobOptions: resultsJobOptions(config) }, logger)
+    ? openQueue(QUEUES.results, { connection, prefix: config.keys.queuePrefix(QUEUES.results), defaultJobOptions: resultsJobOptions(config) }, logger)
+    : undefined;
+  const webhookQueue = config.results.webhookUrl
+    ? openQueue(QUEUES.webhook, { connection, prefix: config.keys.queuePrefix(QUEUES.webhook), defaultJobOptions: { attempts: config.delivery.attempts, ...retention(config) } }, logger)
     : undefined;
   let lastTrimCheck = 0;
 
   /**
-   * Producer-side trimming: nobody may be consuming the results queue, and every status change adds ~1.4 KB.
-   * At most once a second the producer looks at the waiting count and removes the oldest waiting jobs above
+   * Producer-side trimming: nobody may be consuming the results queue, and every job holds up to RESULTS_BATCH_MAX
+   * changes. At most once a second the relay looks at the waiting count and removes the oldest waiting jobs above
    * RESULTS_QUEUE_MAX (counted in order_notify_results_trimmed_total). The order record keeps every status anyway.
    */
   async function trim(queue: Queue): Promise<void> {
@@ -148,28 +182,29 @@ export function createResultsHandback(opts: { config: AppConfig; connection: Red
     opts.metrics?.resultsTrimmed.inc(removed);
     logger.warn({ removed, max: config.results.queueMax }, 'results queue over RESULTS_QUEUE_MAX; oldest waiting results removed (is the monolith consuming them?)');
   }
-  const webhookQueue = config.results.webhookUrl
-    ? openQueue(QUEUES.webhook, { connection, prefix, defaultJobOptions: { attempts: config.delivery.attempts, ...retention(config) } }, logger)
-    : undefined;
 
-  const listener: RecordListener = async ({ orderId, delivery }) => {
+  const enabled = Boolean(resultsQueue || webhookQueue);
+  const relay = enabled ? new HandbackRelay({
+    connection, prefixes: (opts.groups ?? recordGroups(VENDORS, config.partitions)).map((g) => config.keys.beside(g)), resultsQueue, webhookQueue, batchMax: config.results.batchMax,
+    logger: logger.child({ component: 'results-handback' }), sweepEveryMs: opts.sweepEveryMs,
+    afterAdd: () => (resultsQueue ? trim(resultsQueue).catch((e: unknown) => logger.warn({ err: String(e) }, 'results queue trim failed')) : Promise.resolve()),
+  }).start() : undefined;
+
+  const listener: RecordListener = async ({ orderId, delivery, queued }) => {
     // Only changes that carry a status are events (a write of other attributes alone is not).
-    if (delivery.status === undefined) return;
-    const notification = toNotification(orderId, delivery);
-    const jobId = notification.eventId;
-    if (resultsQueue) {
-      await resultsQueue.add(JOB_NAMES.orderNotification, notification, { jobId });
-      await trim(resultsQueue).catch((e: unknown) => logger.warn({ err: String(e) }, 'results queue trim failed'));
-    }
-    // The webhook job carries the same payload; its worker signs and posts it (backoff type set there).
-    await webhookQueue?.add(JOB_NAMES.webhook, notification, { jobId, backoff: { type: JITTERED_BACKOFF } });
+    if (!relay || delivery.status === undefined) return;
+    if (!queued) await records.appendNotification(orderId, delivery, toNotification(orderId, delivery));
+    relay.poke(config.keys.beside(records.groupOf(delivery.vendor, delivery.deliveryId)));
   };
 
   return {
     listener,
+    enabled,
+    relay,
     resultsQueue,
     webhookQueue,
     async close() {
+      await relay?.close();
       await resultsQueue?.close();
       await webhookQueue?.close();
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RedisConnection } from '../queues/connection.js';
+import type { RedisConnection } from '../queues/connection.js'; // readHistory (single layout)
 import { encodeIdPart } from '../queues/job-ids.js';
 import type { DeliveryRecord } from './record.js'; // type only: record.ts imports this module
 
@@ -29,15 +29,12 @@ export function historyKey(prefix: string, orderId: string): string {
   return `${prefix}:order:${encodeIdPart(orderId)}:history`;
 }
 
-/** Appends one accepted change; all three commands touch one key, so this works on Redis Cluster too. */
-export async function appendHistory(redis: RedisConnection, prefix: string, retentionMs: number, orderId: string, d: DeliveryRecord): Promise<void> {
-  if (d.status === undefined) return;
-  const entry: HistoryEntry = {
+/** The history entry of one accepted change (written by the record script, orders/record-script.ts). */
+export function historyEntryOf(d: DeliveryRecord): HistoryEntry {
+  return {
     at: d.updatedAt, deliveryId: d.deliveryId, status: d.status, vendorStatus: d.vendorStatus, vendorMessageId: d.vendorMessageId,
     chatId: d.chatId, reason: d.reason?.slice(0, MAX_REASON), attempts: d.attempts, result: d.result === undefined ? undefined : true,
   };
-  const key = historyKey(prefix, orderId);
-  await redis.pipeline().rpush(key, JSON.stringify(entry)).ltrim(key, -MAX_HISTORY_ENTRIES, -1).pexpire(key, retentionMs).exec();
 }
 
 /** Oldest first; entries that do not parse (edited by hand) are left out rather than failing the page. */

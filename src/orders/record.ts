@@ -1,7 +1,10 @@
 import type { RedisConnection } from '../queues/connection.js';
 import { encodeIdPart } from '../queues/job-ids.js';
-import { appendHistory } from './history.js';
+import { keyspace as makeKeyspace, type Keyspace } from '../queues/keyspace.js';
+import { deliveryQueueOf, QUEUES } from '../queues/names.js';
+import { historyEntryOf, historyEntrySchema, MAX_HISTORY_ENTRIES, type HistoryEntry } from './history.js';
 import { summariseChains, type ChainSummary } from './chain-view.js';
+import { APPEND_NOTIFICATION, recordScript } from './record-script.js';
 
 /**
  * Lifecycle of one delivery, as the monolith sees it:
@@ -78,86 +81,132 @@ export interface OrderRecord {
 
 export type DeliveryPatch = Partial<Omit<DeliveryRecord, 'deliveryId' | 'updatedAt'>> & Pick<DeliveryRecord, 'vendor' | 'ruleId'>;
 
-/** Receives every change (the hand-back to the monolith hangs here). */
-export type RecordListener = (change: { orderId: string; delivery: DeliveryRecord }) => Promise<void>;
+/**
+ * One status change, as the listeners hear it. `chainMember`: the delivery is a link of a fallback chain (the chain
+ * listener decides on it); `queued`: its notification is already in the hand-back outbox (written by the same
+ * script as the record); otherwise the hand-back listener appends it with `appendNotification`.
+ */
+export interface RecordChange { orderId: string; delivery: DeliveryRecord; chainMember?: boolean; queued?: boolean }
+/** Receives every change (the hand-back to the monolith and the fallback chains hang here). */
+export type RecordListener = (change: RecordChange) => Promise<void>;
+
+/**
+ * One id per distinct change: delivery + status (+ vendor status, + attempt for retries). The history and the
+ * hand-back take each id once, so a re-run (a crashed worker, a repeated tick) never notifies twice.
+ */
+export function notificationId(orderId: string, d: Pick<DeliveryRecord, 'deliveryId' | 'status' | 'vendorStatus' | 'attempts'>): string {
+  const parts = ['n', encodeIdPart(orderId), encodeIdPart(d.deliveryId), d.status];
+  if (d.vendorStatus) parts.push(encodeIdPart(d.vendorStatus));
+  if (d.status === 'retrying' && d.attempts !== undefined) parts.push(`a${d.attempts}`);
+  return parts.join('.');
+}
 
 const SEP = '|';
+/** Bookkeeping fields of a delivery (`<id>|_h`, `<id>|_n`): the last event written to history / to the outbox. */
+const LAST_HISTORY = '_h';
+const LAST_NOTIFIED = '_n';
+/** Order-level fields: `_order|receivedAt`, `_order|orderId`, and `_order|g|<group>` = where its deliveries live. */
+const ORDER = '_order';
 
-/** KEYS[1] order hash; ARGV: status field, new status JSON ('' = none), new status rank, retention ms,
- *  order-id field, order-id JSON, then field/value pairs. Returns 0 when a higher-ranked status kept its place
- *  (the other attributes are still written: a late "sent" brings the vendor id to an already correlated delivery). */
-const UPDATE_DELIVERY = `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local ranks = { ${DELIVERY_STATUSES.map((s) => `['"${s}"']=${STATUS_RANK[s]}`).join(', ')} }
-local applied = 1
-if ARGV[2] ~= '' and current and ranks[current] and ranks[current] > tonumber(ARGV[3]) then applied = 0 end
-if applied == 1 and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('HSETNX', KEYS[1], ARGV[5], ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return applied
-`;
+export interface OrderRecordsOptions {
+  /** Delivery-queue partitions per vendor (a delivery's record lives beside its partition). */
+  partitions?: Readonly<Record<string, number>>;
+  /** Builds the hand-back notification of a change; given, the record script writes it to the outbox itself. */
+  notification?: (orderId: string, delivery: DeliveryRecord) => unknown;
+}
 
-/** HSETNX of field/value pairs and the retention, in one round trip; answers 1/0 per field. */
-const SET_MISSING_FIELDS = `
-local out = {}
-for i = 2, #ARGV, 2 do out[#out + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return out
-`;
+/** One write for the record script: a delivery's fields (or the order's own, deliveryId `_order`) in one group. */
+interface RawWrite { orderId: string; group: string; deliveryId: string; first?: boolean; fields: string[]; delivery?: DeliveryRecord }
+
+interface Change {
+  k: number; i?: 1; f: string[]; sf: string; s?: string; r: number; of: string; ov: string; cf: string; hf: string; lf: string;
+  e: string; h?: string; n?: string;
+}
 
 type ScriptedRedis = RedisConnection & {
-  orderNotifyUpdateDelivery(key: string, ...args: string[]): Promise<number>;
-  orderNotifySetMissing(key: string, retentionMs: string, ...fieldValues: string[]): Promise<number[]>;
+  orderNotifyRecord(numKeys: number, ...args: string[]): Promise<Array<[number, number, number]>>;
+  orderNotifyAppend(record: string, outbox: string, lastField: string, eventId: string, notification: string): Promise<number>;
 };
 
 /**
- * Per-order record in one Redis hash per order: field `<deliveryId>|<attribute>` → JSON value. An update is a
- * single HSET of the changed attributes (atomic, no read-modify-write), and the whole hash expires after the
- * retention.
+ * Per-order record: one Redis hash per order and key group, field `<deliveryId>|<attribute>` → JSON value. A
+ * delivery's part lives beside its delivery queue (keyspace.ts): in the default single layout that is one hash per
+ * order, as it always was; in the per-queue layout one hash per order and queue, listed by the order's own part.
+ * Every change is one script (record-script.ts): rank check, fields, history, hand-back outbox.
  */
 export class OrderRecords {
+  private readonly keys: Keyspace;
+  private readonly listeners: RecordListener[];
+  private readonly opts: OrderRecordsOptions;
+
   constructor(
     private readonly redis: RedisConnection,
-    private readonly prefix: string,
+    keys: Keyspace | string,
     private readonly retentionMs: number,
-    private readonly listeners: RecordListener[] = [],
+    listeners: RecordListener[] = [],
+    opts: OrderRecordsOptions = {},
   ) {
-    if (!('orderNotifyUpdateDelivery' in redis)) redis.defineCommand('orderNotifyUpdateDelivery', { numberOfKeys: 1, lua: UPDATE_DELIVERY });
-    if (!('orderNotifySetMissing' in redis)) redis.defineCommand('orderNotifySetMissing', { numberOfKeys: 1, lua: SET_MISSING_FIELDS });
+    this.keys = typeof keys === 'string' ? makeKeyspace(keys) : keys;
+    this.listeners = [...listeners];
+    this.opts = opts;
+    if (!('orderNotifyRecord' in redis)) redis.defineCommand('orderNotifyRecord', { lua: recordScript(STATUS_RANK) });
+    if (!('orderNotifyAppend' in redis)) redis.defineCommand('orderNotifyAppend', { numberOfKeys: 2, lua: APPEND_NOTIFICATION });
   }
 
-  key(orderId: string): string {
-    return `${this.prefix}:order:${encodeIdPart(orderId)}`;
+  /** The key group a delivery's record lives in: its delivery queue (partition). */
+  groupOf(vendor: string, deliveryId: string): string {
+    return deliveryQueueOf(vendor, deliveryId, this.opts.partitions?.[vendor] ?? 1);
+  }
+
+  /** Record hash of an order in one group (default: the order's own part, beside the orders queue). */
+  key(orderId: string, group: string = QUEUES.orders): string {
+    return `${this.keys.beside(group)}:order:${encodeIdPart(orderId)}`;
+  }
+
+  historyKey(orderId: string, group: string = QUEUES.orders): string {
+    return `${this.key(orderId, group)}:history`;
+  }
+
+  /** The hand-back outbox of a group: notifications waiting to be relayed to the results queue / webhook. */
+  outboxKey(group: string): string {
+    return `${this.keys.beside(group)}:handback`;
   }
 
   onChange(listener: RecordListener): void {
     this.listeners.push(listener);
   }
 
-  async markReceived(orderId: string, at = new Date()): Promise<void> {
-    const key = this.key(orderId);
-    await (this.redis as ScriptedRedis).orderNotifySetMissing(key, String(this.retentionMs),
-      `_order${SEP}receivedAt`, JSON.stringify(at.toISOString()), `_order${SEP}orderId`, JSON.stringify(orderId));
+  /** The order's own part: when it arrived, and (per-queue layout) which groups hold its deliveries. */
+  async markReceived(orderId: string, at = new Date(), groups: readonly string[] = []): Promise<void> {
+    await this.apply([this.receivedWrite(orderId, at, groups)]);
+  }
+
+  /**
+   * The fan-out's writes for one order in one call per key prefix (one in the single layout): the order's own part
+   * and the first write of each delivery (`extraGroups`: groups of links that may be fired later).
+   */
+  async receiveOrder(orderId: string, at: Date, deliveries: Array<{ deliveryId: string; patch: DeliveryPatch }>, extraGroups: readonly string[] = []): Promise<void> {
+    const groups = [...deliveries.map((d) => this.groupOf(d.patch.vendor, d.deliveryId)), ...extraGroups];
+    await this.changeAll(deliveries.map((d) => ({ orderId, ...d, first: true })), [this.receivedWrite(orderId, at, groups)]);
+  }
+
+  private receivedWrite(orderId: string, at: Date, groups: readonly string[]): RawWrite {
+    const fields = [`${ORDER}${SEP}receivedAt`, JSON.stringify(at.toISOString())];
+    if (this.keys.layout !== 'single') for (const g of new Set(groups)) fields.push(`${ORDER}${SEP}g${SEP}${g}`, '1');
+    return { orderId, group: QUEUES.orders, deliveryId: ORDER, first: true, fields };
   }
 
   /**
    * First write of a delivery by the fan-out: only fields not yet set are written, so a retried fan-out never
-   * turns a delivery that was already sent back into "queued".
+   * turns a delivery that was already sent back into "queued". Several deliveries (of one order or many) in one call
+   * per key prefix.
    */
+  async initDeliveries(writes: Array<{ orderId: string; deliveryId: string; patch: DeliveryPatch; at?: Date }>): Promise<void> {
+    await this.changeAll(writes.map((w) => ({ ...w, first: true })));
+  }
+
   async initDelivery(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<void> {
-    const key = this.key(orderId);
-    const full = { ...patch, updatedAt: at.toISOString() };
-    const written = Object.entries(full).filter(([, value]) => value !== undefined);
-    const replies = await (this.redis as ScriptedRedis).orderNotifySetMissing(key, String(this.retentionMs),
-      ...written.flatMap(([attr, value]) => [`${deliveryId}${SEP}${attr}`, JSON.stringify(value)]));
-    // Listeners hear the first status only (a retried fan-out sets nothing new and stays quiet).
-    const statusAt = written.findIndex(([attr]) => attr === 'status');
-    if (statusAt >= 0 && replies[statusAt] === 1) {
-      const delivery = { deliveryId, ...full } as DeliveryRecord;
-      await appendHistory(this.redis, this.prefix, this.retentionMs, orderId, delivery);
-      for (const listener of this.listeners) await listener({ orderId, delivery });
-    }
+    await this.initDeliveries([{ orderId, deliveryId, patch, at }]);
   }
 
   /**
@@ -166,25 +215,81 @@ export class OrderRecords {
    * a stalled run must not undo "sent". The check and the write are one script, so concurrent writers cannot interleave.
    */
   async update(orderId: string, deliveryId: string, patch: DeliveryPatch, at = new Date()): Promise<DeliveryRecord> {
-    const full = { ...patch, updatedAt: at.toISOString() };
-    const { status, ...rest } = full;
-    const fields: string[] = [];
-    for (const [attr, value] of Object.entries(rest)) {
-      if (value !== undefined) fields.push(`${deliveryId}${SEP}${attr}`, JSON.stringify(value));
+    const [delivery] = await this.changeAll([{ orderId, deliveryId, patch, at }]);
+    return delivery!;
+  }
+
+  /** Puts a chain member's notification (decided after its record write) into its group's outbox, once per event. */
+  async appendNotification(orderId: string, delivery: DeliveryRecord, notification: unknown): Promise<boolean> {
+    const group = this.groupOf(delivery.vendor, delivery.deliveryId);
+    const appended = await (this.redis as ScriptedRedis).orderNotifyAppend(this.key(orderId, group), this.outboxKey(group),
+      `${delivery.deliveryId}${SEP}${LAST_NOTIFIED}`, notificationId(orderId, delivery), JSON.stringify(notification));
+    return Number(appended) === 1;
+  }
+
+  private async changeAll(
+    writes: Array<{ orderId: string; deliveryId: string; patch: DeliveryPatch; at?: Date; first?: boolean }>,
+    alongside: RawWrite[] = [],
+  ): Promise<DeliveryRecord[]> {
+    const deliveries = writes.map((w) => ({ deliveryId: w.deliveryId, ...w.patch, updatedAt: (w.at ?? new Date()).toISOString() }) as DeliveryRecord);
+    const replies = await this.apply(writes.map((w, i): RawWrite => {
+      const d = deliveries[i]!;
+      const fields: string[] = [];
+      for (const [attr, value] of Object.entries(d)) {
+        if (value !== undefined && attr !== 'deliveryId' && (w.first || attr !== 'status')) fields.push(`${w.deliveryId}${SEP}${attr}`, JSON.stringify(value));
+      }
+      return { orderId: w.orderId, group: this.groupOf(d.vendor, d.deliveryId), deliveryId: w.deliveryId, first: w.first, fields, delivery: d };
+    }).concat(alongside));
+    for (const [i, delivery] of deliveries.entries()) {
+      const [applied, member, queued] = replies[i]!;
+      if (applied !== 1 || delivery.status === undefined) continue;
+      for (const listener of this.listeners) await listener({ orderId: writes[i]!.orderId, delivery, chainMember: member === 1, queued: queued === 1 });
     }
-    const applied = await (this.redis as ScriptedRedis).orderNotifyUpdateDelivery(
-      this.key(orderId), `${deliveryId}${SEP}status`, status === undefined ? '' : JSON.stringify(status),
-      String(status === undefined ? 0 : STATUS_RANK[status]), String(this.retentionMs),
-      `_order${SEP}orderId`, JSON.stringify(orderId), ...fields,
-    );
-    const delivery = { deliveryId, ...full } as DeliveryRecord;
-    // Listeners get what changed plus identity; callers pass every attribute the monolith needs for this change.
-    if (Number(applied) === 1) {
-      // Status history for the timeline page (bounded; see orders/history.ts).
-      if (status !== undefined) await appendHistory(this.redis, this.prefix, this.retentionMs, orderId, delivery);
-      for (const listener of this.listeners) await listener({ orderId, delivery });
-    }
-    return delivery;
+    return deliveries;
+  }
+
+  /** One script call per key prefix (one in the single layout, one per group in per-queue). */
+  private async apply(writes: RawWrite[]): Promise<Array<[number, number, number]>> {
+    const byPrefix = new Map<string, number[]>();
+    writes.forEach((w, i) => {
+      const p = this.keys.beside(w.group);
+      byPrefix.set(p, [...(byPrefix.get(p) ?? []), i]);
+    });
+    const out: Array<[number, number, number]> = new Array(writes.length);
+    await Promise.all([...byPrefix.values()].map(async (indexes) => {
+      const keys: string[] = [];
+      const blockOf = new Map<string, number>();
+      const changes: Change[] = indexes.map((i) => {
+        const w = writes[i]!;
+        const recordKey = this.key(w.orderId, w.group);
+        let k = blockOf.get(recordKey);
+        if (k === undefined) {
+          k = keys.length + 1;
+          blockOf.set(recordKey, k);
+          keys.push(recordKey, this.historyKey(w.orderId, w.group), this.outboxKey(w.group));
+        }
+        const d = w.delivery;
+        const id = w.deliveryId;
+        const change: Change = {
+          k, f: w.fields, sf: `${id}${SEP}status`, r: d?.status ? STATUS_RANK[d.status] : 0,
+          of: `${ORDER}${SEP}orderId`, ov: JSON.stringify(w.orderId), cf: `${id}${SEP}chain`,
+          hf: `${id}${SEP}${LAST_HISTORY}`, lf: `${id}${SEP}${LAST_NOTIFIED}`, e: '',
+        };
+        if (w.first) change.i = 1;
+        if (d?.status !== undefined) {
+          change.s = JSON.stringify(d.status);
+          change.e = notificationId(w.orderId, d);
+          change.h = JSON.stringify(historyEntryOf(d));
+          const n = this.opts.notification?.(w.orderId, d);
+          if (n !== undefined) change.n = JSON.stringify(n);
+        }
+        return change;
+      });
+      const replies = await (this.redis as ScriptedRedis).orderNotifyRecord(keys.length, ...keys,
+        JSON.stringify({ t: this.retentionMs, m: MAX_HISTORY_ENTRIES }), JSON.stringify(changes));
+      indexes.forEach((i, j) => { out[i] = replies[j]!.map(Number) as [number, number, number]; });
+    }));
+    return out;
   }
 
   async getDelivery(orderId: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
@@ -192,28 +297,55 @@ export class OrderRecords {
     return order?.deliveries.find((d) => d.deliveryId === deliveryId);
   }
 
+  /** The order's parts: its own hash, then (per-queue layout) the groups it lists. */
+  private async parts(orderId: string): Promise<Array<Record<string, string>>> {
+    const own = await this.redis.hgetall(this.key(orderId));
+    if (this.keys.layout === 'single') return [own];
+    const marker = `${ORDER}${SEP}g${SEP}`;
+    const groups = Object.keys(own).filter((f) => f.startsWith(marker)).map((f) => f.slice(marker.length));
+    return [own, ...await Promise.all(groups.map((g) => this.redis.hgetall(this.key(orderId, g))))];
+  }
+
   async get(orderId: string): Promise<OrderRecord | undefined> {
-    const hash = await this.redis.hgetall(this.key(orderId));
-    if (!hash || Object.keys(hash).length === 0) return undefined;
+    const parts = await this.parts(orderId);
+    if (parts.every((h) => !h || Object.keys(h).length === 0)) return undefined;
     const order: OrderRecord = { orderId, deliveries: [] };
     const byId = new Map<string, Record<string, unknown>>();
-    for (const [field, raw] of Object.entries(hash)) {
-      const cut = field.lastIndexOf(SEP);
-      const id = field.slice(0, cut);
-      const attr = field.slice(cut + 1);
-      const value: unknown = JSON.parse(raw);
-      if (id === '_order') {
-        if (attr === 'receivedAt') order.receivedAt = value as string;
-        continue;
+    for (const hash of parts) {
+      for (const [field, raw] of Object.entries(hash ?? {})) {
+        const cut = field.lastIndexOf(SEP);
+        const id = field.slice(0, cut);
+        const attr = field.slice(cut + 1);
+        if (id === ORDER || id.startsWith(`${ORDER}${SEP}`)) {
+          if (attr === 'receivedAt') order.receivedAt = JSON.parse(raw) as string;
+          continue;
+        }
+        if (attr.startsWith('_')) continue; // bookkeeping (last events), not part of the record
+        const d = byId.get(id) ?? { deliveryId: id };
+        d[attr] = JSON.parse(raw) as unknown;
+        byId.set(id, d);
       }
-      const d = byId.get(id) ?? { deliveryId: id };
-      d[attr] = value;
-      byId.set(id, d);
     }
     order.deliveries = [...byId.values()].map((d) => d as unknown as DeliveryRecord)
       .sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.deliveryId.localeCompare(b.deliveryId));
     const chains = summariseChains(order.deliveries);
     if (chains.length) order.chains = chains;
     return order;
+  }
+
+  /** The order's status history, oldest first, from every group it has parts in. */
+  async history(orderId: string): Promise<HistoryEntry[]> {
+    const own = this.keys.layout === 'single' ? [QUEUES.orders] : [QUEUES.orders, ...Object.keys(await this.redis.hgetall(this.key(orderId)))
+      .filter((f) => f.startsWith(`${ORDER}${SEP}g${SEP}`)).map((f) => f.slice(`${ORDER}${SEP}g${SEP}`.length))];
+    const lists = await Promise.all(own.map((g) => this.redis.lrange(this.historyKey(orderId, g), 0, -1)));
+    const entries = lists.flat().flatMap((line) => {
+      try {
+        const parsed = historyEntrySchema.safeParse(JSON.parse(line));
+        return parsed.success ? [parsed.data] : [];
+      } catch {
+        return [];
+      }
+    });
+    return lists.length > 1 ? entries.sort((a, b) => a.at.localeCompare(b.at)) : entries;
   }
 }

@@ -21,6 +21,8 @@ export const JOB_NAMES = {
   delivery: 'delivery',
   correlateTick: 'twin24.correlate',
   orderNotification: 'order.notification',
+  /** A batch of order.notification payloads (RESULTS_BATCH_MAX > 1). */
+  orderNotifications: 'order.notifications',
   webhook: 'webhook.post',
   fallbackDeadline: 'fallback.deadline',
   fallbackSweep: 'fallback.sweep',
@@ -51,4 +53,9 @@ export function partitionOf(deliveryId: string, partitions: number): number {
 /** The delivery queue (partition) a delivery lives in. */
 export function deliveryQueueOf(vendor: string, deliveryId: string, partitions = 1): string {
   return deliveryQueueNames(vendor, partitions)[partitionOf(deliveryId, partitions)]!;
+}
+
+/** Every key group an order's record has parts in: the orders queue and each delivery queue (partition). */
+export function recordGroups(vendors: readonly string[], partitions: Readonly<Record<string, number>> = {}): string[] {
+  return [QUEUES.orders, ...vendors.flatMap((v) => deliveryQueueNames(v, partitions[v]))];
 }

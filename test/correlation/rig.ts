@@ -13,7 +13,7 @@ import { runCorrelationTick, type TickSummary } from '../../src/vendors/twin24/c
 import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js';
 import { SAMPLE_ORDER_PAID } from '../../src/events/sample.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { createResultsHandback, notificationId, type ResultsHandback } from '../../src/orders/handback.js';
+import { createResultsHandback, notificationId, recordsFor, type ResultsHandback } from '../../src/orders/handback.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
@@ -82,8 +82,8 @@ export async function startRig(sandboxOpts: SandboxOptions = {}): Promise<Rig> {
     const config = testConfig(redis.url, { ...sandboxEnv(sandbox), ROUTES_FILE: routesFile, ...env });
     const connection = createRedis(config.redis, 'worker');
     const metrics = new Metrics({ defaultMetrics: false });
-    const records = new OrderRecords(connection, config.queuePrefix, config.orderRetentionMs);
-    const handback = createResultsHandback({ config, connection, logger: silent });
+    const records = recordsFor(config, connection);
+    const handback = createResultsHandback({ config, connection, logger: silent, records });
     const changes: string[] = [];
     records.onChange(async ({ orderId, delivery }) => { if (delivery.status) changes.push(notificationId(orderId, delivery)); });
     records.onChange(handback.listener);

@@ -17,7 +17,7 @@ import { createRedis, type RedisConnection } from '../../src/queues/connection.j
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import { startComponents, type RunningComponent } from '../../src/app/components.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
-import type { OrderNotification } from '../../src/orders/handback.js';
+import { notificationsOf, type OrderNotification } from '../../src/orders/handback.js';
 import { sandboxEnv, testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
@@ -72,7 +72,7 @@ export async function startFallbackRig(opts: { routesYaml: string; sandbox?: San
     },
     async notifications(orderId) {
       const jobs: Job[] = await queue(QUEUES.results).getJobs(['waiting', 'completed', 'failed', 'delayed'], 0, -1);
-      return jobs.map((j) => j.data as OrderNotification).filter((n) => n.orderId === orderId);
+      return jobs.flatMap((j) => notificationsOf(j.data)).filter((n) => n.orderId === orderId);
     },
     async close() {
       await Promise.all(running.map((c) => c.close(5_000)));

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { loadRoutesFile } from '../../src/fanout/routes.js';
-import { notificationId, type OrderNotification } from '../../src/orders/handback.js';
+import { notificationId, notificationsOf } from '../../src/orders/handback.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { startChildWorker } from '../support/child-worker.js';
@@ -59,8 +59,9 @@ describe('a job killed twice while active', () => {
     expect(delivery.reason).toMatch(/job stalled more than allowable limit: the worker running it stopped 2 times/);
     const results = new Queue(QUEUES.results, { connection: monitor, prefix });
     const id = notificationId(order!.orderId, { deliveryId: delivery.deliveryId, status: 'failed' });
-    const handedBack = await results.getJob(id);
-    expect(handedBack?.data as OrderNotification).toMatchObject({ status: 'failed', final: true, reason: expect.stringMatching(/stalled more than allowable limit/) });
+    const handedBack = await waitFor(async () => (await results.getJobs(['waiting', 'completed'], 0, -1))
+      .flatMap((j) => notificationsOf(j.data)).find((n) => n.eventId === id), 'the failed status in a results job', 15_000);
+    expect(handedBack).toMatchObject({ status: 'failed', final: true, reason: expect.stringMatching(/stalled more than allowable limit/) });
     console.info(`[job-stalled-twice] record and hand-back: failed, "${delivery.reason!.slice(0, 80)}…"`);
     await results.close();
     await front.close();

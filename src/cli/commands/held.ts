@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { HeldDeliveries, type HeldDelivery } from '../../delivery/held.js';
 import { DeliveryLedger } from '../../delivery/ledger.js';
-import { createResultsHandback } from '../../orders/handback.js';
+import { createResultsHandback, recordsFor } from '../../orders/handback.js';
 import { OrderRecords } from '../../orders/record.js';
 import { RedisUnavailableError } from '../../producer/producer.js';
 import { createRedis, waitReady, type RedisConnection } from '../../queues/connection.js';
@@ -67,8 +67,9 @@ export async function heldReleaseCommand(io: CliIO, deliveryId: string, opts: { 
       return EXIT.notFound;
     }
     const logger = createLogger({ level: 'silent' });
-    const handback = createResultsHandback({ config, connection, logger });
-    const records = new OrderRecords(connection, config.queuePrefix, config.orderRetentionMs, [handback.listener]);
+    const records = recordsFor(config, connection);
+    const handback = createResultsHandback({ config, connection, logger, records });
+    records.onChange(handback.listener);
     const { job } = held;
     const by = { vendor: job.vendor, ruleId: job.ruleId };
     try {
@@ -84,7 +85,7 @@ export async function heldReleaseCommand(io: CliIO, deliveryId: string, opts: { 
         await records.update(job.orderId, job.deliveryId, {
           ...by, status: 'dropped', finalAt: new Date().toISOString(), reason: `dropped by an operator after an unknown outcome (request ${held.attempt.requestId})`,
         });
-        await new DeliveryLedger(connection, config.queuePrefix, config.idempotencyWindowMs).clearAttempts([job.deliveryId]);
+        await new DeliveryLedger(connection, config.keys.beside(records.groupOf(job.vendor, job.deliveryId)), config.idempotencyWindowMs).clearAttempts([job.deliveryId]);
       }
       await heldStore.remove(deliveryId);
     } finally {
