@@ -13,21 +13,27 @@
 export const KEY_LAYOUTS = ['single', 'per-queue'] as const;
 export type KeyLayout = (typeof KEY_LAYOUTS)[number];
 
-export interface Keyspace {
-  readonly layout: KeyLayout;
+export class Keyspace {
   /** The prefix without hash-tag braces (names, metrics). */
   readonly base: string;
+
+  constructor(private readonly prefix: string, readonly layout: KeyLayout = 'single') {
+    this.base = prefix.replace(/[{}]/g, '');
+  }
+
   /** BullMQ prefix of one queue. */
-  queuePrefix(queue: string): string;
+  queuePrefix(queue: string): string {
+    return this.beside(queue);
+  }
+
   /** Prefix of our own keys that live beside a queue (the same slot as the queue on a cluster). */
-  beside(group: string): string;
+  beside(group: string): string {
+    return this.layout === 'single' ? this.prefix : `${this.base}:{${group}}`;
+  }
 }
 
 export function keyspace(prefix: string, layout: KeyLayout = 'single'): Keyspace {
-  const base = prefix.replace(/[{}]/g, '');
-  if (layout === 'single') return { layout, base, queuePrefix: () => prefix, beside: () => prefix };
-  const tagged = (group: string) => `${base}:{${group}}`;
-  return { layout, base, queuePrefix: tagged, beside: tagged };
+  return new Keyspace(prefix, layout);
 }
 
 /**
