@@ -35,7 +35,7 @@ for idx, c in ipairs(changes) do
       if current and ranks[current] and ranks[current] > c.r then applied = 0 end
       if applied == 1 then redis.call('HSET', rec, c.sf, c.s) end
     end
-    for j = 1, #c.f, 2 do redis.call('HSET', rec, c.f[j], c.f[j + 1]) end
+    if #c.f > 0 then redis.call('HSET', rec, unpack(c.f)) end
   end
   redis.call('HSETNX', rec, c.of, c.ov)
   redis.call('PEXPIRE', rec, opts.t)

@@ -17,6 +17,9 @@ const LAST_NOTIFIED = '_n';
 /** Order-level fields: `_order|receivedAt`, `_order|orderId`, and `_order|g|<group>` = where its deliveries live. */
 const ORDER = '_order';
 
+/** What the fan-out writes for one order: its deliveries' first records; `extraGroups`: groups of links fired later. */
+export interface ReceivedOrder { orderId: string; at: Date; deliveries: Array<{ deliveryId: string; patch: DeliveryPatch }>; extraGroups?: readonly string[] }
+
 export interface OrderRecordsOptions {
   /** Delivery-queue partitions per vendor (a delivery's record lives beside its partition). */
   partitions?: Readonly<Record<string, number>>;
@@ -95,8 +98,15 @@ export class OrderRecords {
    * and the first write of each delivery (`extraGroups`: groups of links that may be fired later).
    */
   async receiveOrder(orderId: string, at: Date, deliveries: Array<{ deliveryId: string; patch: DeliveryPatch }>, extraGroups: readonly string[] = []): Promise<void> {
-    const groups = [...deliveries.map((d) => this.groupOf(d.patch.vendor, d.deliveryId)), ...extraGroups];
-    await this.changeAll(deliveries.map((d) => ({ orderId, ...d, first: true })), [this.receivedWrite(orderId, at, groups)]);
+    await this.receiveOrders([{ orderId, at, deliveries, extraGroups }]);
+  }
+
+  /** receiveOrder for several orders in one call per key prefix (the fan-out's concurrent jobs share it). */
+  async receiveOrders(orders: ReadonlyArray<ReceivedOrder>): Promise<void> {
+    const writes = orders.flatMap((o) => o.deliveries.map((d) => ({ orderId: o.orderId, ...d, first: true })));
+    const received = orders.map((o) => this.receivedWrite(o.orderId, o.at,
+      [...o.deliveries.map((d) => this.groupOf(d.patch.vendor, d.deliveryId)), ...(o.extraGroups ?? [])]));
+    await this.changeAll(writes, received);
   }
 
   private receivedWrite(orderId: string, at: Date, groups: readonly string[]): RawWrite {
