@@ -90,7 +90,12 @@ export type RecordListener = (change: RecordChange) => Promise<void>;
  * hand-back take each id once, so a re-run (a crashed worker, a repeated tick) never notifies twice.
  */
 export function notificationId(orderId: string, d: Pick<DeliveryRecord, 'deliveryId' | 'status' | 'vendorStatus' | 'attempts'>): string {
-  const parts = ['n', encodeIdPart(orderId), encodeIdPart(d.deliveryId), d.status];
+  return ['n', encodeIdPart(orderId), encodeIdPart(d.deliveryId), eventKey(d)].join('.');
+}
+
+/** The part of the event id that tells one change of a delivery from another (what the record keeps as "last"). */
+export function eventKey(d: Pick<DeliveryRecord, 'status' | 'vendorStatus' | 'attempts'>): string {
+  const parts: string[] = [d.status];
   if (d.vendorStatus) parts.push(encodeIdPart(d.vendorStatus));
   if (d.status === 'retrying' && d.attempts !== undefined) parts.push(`a${d.attempts}`);
   return parts.join('.');

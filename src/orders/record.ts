@@ -4,7 +4,7 @@ import { keyspace as makeKeyspace, type Keyspace } from '../queues/keyspace.js';
 import { deliveryQueueOf, QUEUES } from '../queues/names.js';
 import { historyEntryOf, historyEntrySchema, MAX_HISTORY_ENTRIES, type HistoryEntry } from './history.js';
 import { summariseChains } from './chain-view.js';
-import { notificationId, STATUS_RANK, type DeliveryPatch, type DeliveryRecord, type OrderRecord, type RecordListener } from './delivery-record.js';
+import { eventKey, STATUS_RANK, type DeliveryPatch, type DeliveryRecord, type OrderRecord, type RecordListener } from './delivery-record.js';
 import { APPEND_NOTIFICATION, recordScript } from './record-script.js';
 
 // The types and statuses of a record live in delivery-record.ts; importers keep using this module.
@@ -142,7 +142,7 @@ export class OrderRecords {
   async appendNotification(orderId: string, delivery: DeliveryRecord, notification: unknown): Promise<boolean> {
     const group = this.groupOf(delivery.vendor, delivery.deliveryId);
     const appended = await (this.redis as ScriptedRedis).orderNotifyAppend(this.key(orderId, group), this.outboxKey(group),
-      `${delivery.deliveryId}${SEP}${LAST_NOTIFIED}`, notificationId(orderId, delivery), JSON.stringify(notification));
+      `${delivery.deliveryId}${SEP}${LAST_NOTIFIED}`, eventKey(delivery), JSON.stringify(notification));
     return Number(appended) === 1;
   }
 
@@ -197,7 +197,7 @@ export class OrderRecords {
         if (w.first) change.i = 1;
         if (d?.status !== undefined) {
           change.s = JSON.stringify(d.status);
-          change.e = notificationId(w.orderId, d);
+          change.e = eventKey(d);
           change.h = JSON.stringify(historyEntryOf(d));
           const n = this.opts.notification?.(w.orderId, d);
           if (n !== undefined) change.n = JSON.stringify(n);
