@@ -28,6 +28,8 @@ export class DeliveryLedger {
   /** `prefix`: one prefix, or the prefix of each delivery's keys (beside its delivery queue, keyspace.ts). */
   constructor(private readonly redis: RedisConnection, prefix: string | ((deliveryId: string) => string), private readonly ttlMs: number) {
     this.prefixOf = typeof prefix === 'string' ? () => prefix : prefix;
+    if (!('orderNotifyLedgerMark' in redis)) redis.defineCommand('orderNotifyLedgerMark', { lua: MARK });
+    if (!('orderNotifyLedgerAck' in redis)) redis.defineCommand('orderNotifyLedgerAck', { lua: ACK });
   }
 
   private key(deliveryId: string): string {
@@ -55,33 +57,37 @@ export class DeliveryLedger {
   /** Before the request leaves: if this write fails, nothing is sent. */
   async markAttempt(deliveryIds: string[], marker: AttemptMarker): Promise<void> {
     const value = JSON.stringify(marker);
-    await this.perPrefix(deliveryIds, (pipeline, id) => pipeline.set(this.attemptKey(id), value, 'PX', this.ttlMs));
+    await this.perPrefix(deliveryIds, (ids) => this.scripted.orderNotifyLedgerMark(ids.length, ...ids.map((id) => this.attemptKey(id)), String(this.ttlMs), value));
   }
 
   /** The vendor answered "no": the outcome is known (not sent). */
   async clearAttempts(deliveryIds: string[]): Promise<void> {
-    if (deliveryIds.length) await this.perPrefix(deliveryIds, (pipeline, id) => pipeline.del(this.attemptKey(id)));
+    if (deliveryIds.length) await this.perPrefix(deliveryIds, (ids) => this.redis.del(...ids.map((id) => this.attemptKey(id))));
   }
 
-  /** Records acknowledgements of one vendor request in one round trip per key prefix (and drops their attempt markers). */
+  /** Records acknowledgements of one vendor request in one call per key prefix (and drops their attempt markers). */
   async record(entries: Array<{ deliveryId: string; entry: LedgerEntry }>): Promise<void> {
     if (!entries.length) return;
     const byId = new Map(entries.map((e) => [e.deliveryId, JSON.stringify(e.entry)]));
-    await this.perPrefix([...byId.keys()], (pipeline, id) => pipeline.set(this.key(id), byId.get(id)!, 'PX', this.ttlMs).del(this.attemptKey(id)));
+    await this.perPrefix([...byId.keys()], (ids) => this.scripted.orderNotifyLedgerAck(ids.length * 2,
+      ...ids.flatMap((id) => [this.key(id), this.attemptKey(id)]), String(this.ttlMs), ...ids.map((id) => byId.get(id)!)));
   }
 
-  /** One pipeline per key prefix: on a cluster a pipeline's keys must share a slot, and a batch may span partitions. */
-  private async perPrefix(ids: string[], add: (pipeline: ReturnType<RedisConnection['pipeline']>, id: string) => unknown): Promise<void> {
+  private get scripted(): LedgerRedis {
+    return this.redis as LedgerRedis;
+  }
+
+  /**
+   * One call per key prefix: on a cluster a call's keys must share a slot, and a batch may span partitions. Scripts,
+   * not pipelines: an ioredis pipeline copies every script defined on the connection (BullMQ's dozens) when built.
+   */
+  private async perPrefix(ids: string[], call: (ids: string[]) => Promise<unknown>): Promise<void> {
     const groups = new Map<string, string[]>();
     for (const id of ids) {
       const p = this.prefixOf(id);
       groups.set(p, [...(groups.get(p) ?? []), id]);
     }
-    await Promise.all([...groups.values()].map(async (list) => {
-      const pipeline = this.redis.pipeline();
-      for (const id of list) add(pipeline, id);
-      throwFirst(await pipeline.exec());
-    }));
+    await Promise.all([...groups.values()].map(call));
   }
 
   /**
@@ -105,7 +111,22 @@ export class DeliveryLedger {
   }
 }
 
-function throwFirst(results: Array<[Error | null, unknown]> | null): void {
-  const failed = results?.find(([err]) => err);
-  if (failed) throw failed[0];
-}
+/** KEYS: attempt markers; ARGV: ttl ms, marker JSON. */
+const MARK = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[1]) end
+return #KEYS
+`;
+
+/** KEYS: (ledger entry, attempt marker) pairs; ARGV: ttl ms, then one entry JSON per pair. */
+const ACK = `
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i], ARGV[(i + 1) / 2 + 1], 'PX', ARGV[1])
+  redis.call('DEL', KEYS[i + 1])
+end
+return #KEYS / 2
+`;
+
+type LedgerRedis = RedisConnection & {
+  orderNotifyLedgerMark(numKeys: number, ...args: string[]): Promise<number>;
+  orderNotifyLedgerAck(numKeys: number, ...args: string[]): Promise<number>;
+};
