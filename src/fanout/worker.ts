@@ -17,7 +17,8 @@ import { enabledVendors, VENDORS, type VendorName } from '../vendors/registry.js
 import { planFanout, type RulePlan } from './plan.js';
 import { planChains, type ChainPlan } from './chains.js';
 import { queueDelay } from '../delivery/send-window.js';
-import type { ChainPosition, DeliveryPatch } from '../orders/record.js';
+import type { ChainPosition, DeliveryPatch, ReceivedOrder } from '../orders/record.js';
+import { coalescing } from '../runtime/coalesce.js';
 import { ChainStore, type Membership } from '../fallback/store.js';
 import { openQueue, openWorker } from '../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
@@ -61,6 +62,9 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger)]),
   );
 
+  // The concurrent fan-outs of this worker share one record-script call (group commit, runtime/coalesce.ts).
+  const receive = coalescing((orders: ReceivedOrder[]) => records.receiveOrders(orders), 200);
+
   function process(job: Job): Promise<FanoutResult> {
     return tracing.span('fanout', { attributes: { 'order_notify.order_id': typeof job.data?.orderId === 'string' ? job.data.orderId : undefined } }, async (span) => {
       const result = await fanOut(job);
@@ -102,7 +106,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     // The records are written before the jobs exist, so the delivery worker's "sent" can never be overwritten: the
     // order and all its deliveries in one script call (per key prefix), links that may fire later listed with them.
     const laterLinks = chains.flatMap((c) => c.steps.map((st) => records.groupOf(st.plan.route.vendor, st.plan.job.deliveryId)));
-    await records.receiveOrder(event.orderId, new Date(job.timestamp), writes, laterLinks);
+    await receive({ orderId: event.orderId, at: new Date(job.timestamp), deliveries: writes, extraGroups: laterLinks });
     for (const [vendor, list] of byVendor) {
       const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
       await addJobs(deliveryQueues.get(vendor)!, jobs);
