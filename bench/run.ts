@@ -7,6 +7,8 @@
  *   --runtime tsx     run child processes from the TypeScript sources (default js: compiled first, like the image)
  *   --no-write        print only; leave RESULTS.md and results.json alone
  *   --render-only     rewrite RESULTS.md from results.json (e.g. after editing bench/PROFILE.md), run nothing
+ *   --label <name>    keep this run's figures as baseline <name> (throughput, cluster); --before <name> compares with one
+ *   --baseline-from-stored <name>   keep the stored latest result of the named scenarios as baseline <name>, run nothing
  * Scenario-specific flags are listed in each bench/scenarios/<name>.ts.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -15,9 +17,10 @@ import { join } from 'node:path';
 import { describeMachine, machineBusyPct } from './harness/machine.js';
 import { startBenchRedis } from './harness/redis.js';
 import { prepareRuntime } from './harness/runtime.js';
-import { renderOnly, saveRun, type RunInfo } from './harness/report.js';
+import { baselineFromStored, renderOnly, saveRun, type RunInfo } from './harness/report.js';
 import { startBenchSandbox } from './harness/sandbox.js';
 import type { BenchOptions, Scenario, ScenarioResult } from './harness/types.js';
+import { cluster } from './scenarios/cluster.js';
 import { correlation } from './scenarios/correlation.js';
 import { flashSale } from './scenarios/flash-sale.js';
 import { footprint } from './scenarios/footprint.js';
@@ -26,7 +29,7 @@ import { outbox } from './scenarios/outbox.js';
 import { rateLimit } from './scenarios/rate-limit.js';
 import { throughput } from './scenarios/throughput.js';
 
-const SCENARIOS: Scenario[] = [throughput, flashSale, rateLimit, latency, correlation, footprint, outbox];
+const SCENARIOS: Scenario[] = [throughput, cluster, flashSale, rateLimit, latency, correlation, footprint, outbox];
 
 function parseCli(argv: string[]): { names: string[]; opts: BenchOptions } {
   const names: string[] = [];
@@ -59,6 +62,12 @@ async function main(): Promise<number> {
   if (opts['render-only']) {
     renderOnly(SCENARIOS);
     return 0;
+  }
+  if (opts['baseline-from-stored'] !== undefined) {
+    const label = String(opts['baseline-from-stored']);
+    const done = baselineFromStored(SCENARIOS, label, names);
+    process.stderr.write(`baseline "${label}" kept from the stored result of: ${done.join(', ') || 'nothing (no stored result of a scenario that keeps baselines)'}\n`);
+    return done.length ? 0 : 1;
   }
   const chosen = names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : SCENARIOS;
   const id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');

@@ -1,6 +1,8 @@
 import { Queue } from 'bullmq';
 import type { OrderPaid } from '../../src/events/order-paid.js';
-import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
+import { createProducer, type OrderNotifyProducer, type ProducerOptions } from '../../src/producer/producer.js';
+import type { RedisConnection } from '../../src/queues/connection.js';
+import { keyspace, type KeyLayout } from '../../src/queues/keyspace.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import type { BenchVendor } from './workload.js';
 import { procCpuMs, startWorkerProcess, sleep, type NodeChild } from './processes.js';
@@ -36,10 +38,37 @@ export interface PipelineOptions {
   /** Vendor worker processes (default 1); 0 = none yet (a backlog builds up). */
   vendorProcesses?: number;
   env?: Record<string, string>;
+  /** Where it runs: default the bench's single Redis in the single key layout. */
+  target?: BenchTarget;
+}
+
+/** A Redis (or Cluster) to run a pipeline on, with the key layout its workers and the harness use. */
+export interface BenchTarget {
+  layout: KeyLayout;
+  /** Env that points worker processes at it (REDIS_URL or REDIS_CLUSTER_NODES, REDIS_KEY_LAYOUT). */
+  env: Record<string, string>;
+  /** The harness's own connection (queues it watches). */
+  connection: RedisConnection;
+  /** How the bench's producer connects. */
+  producer: Pick<ProducerOptions, 'redisUrl' | 'clusterNodes'>;
+}
+
+/**
+ * The producer for a layout. The key layout is passed under the option names the producer may take (`keys`,
+ * `keyLayout`): a producer that ignores them keeps every queue under the bare prefix, which a cluster rejects with
+ * CROSSSLOT on the first enqueue, so the run stops with that error instead of measuring the wrong layout.
+ */
+function benchProducer(prefix: string, target: BenchTarget): OrderNotifyProducer {
+  const opts: ProducerOptions & { keys?: unknown; keyLayout?: KeyLayout } = {
+    ...target.producer, prefix, ...(target.layout === 'single' ? {} : { keys: keyspace(prefix, target.layout), keyLayout: target.layout }),
+  };
+  return createProducer(opts);
 }
 
 export async function startOurPipeline(ctx: BenchContext, opts: PipelineOptions): Promise<OurPipeline> {
-  const env = workerEnv(ctx.redis.url, opts.prefix, ctx.sandbox, { ROUTES_FILE: opts.routesFile ?? oneRuleRoutesFile(opts.vendor), ...opts.env });
+  const target = opts.target;
+  const env = workerEnv(ctx.redis.url, opts.prefix, ctx.sandbox, { ROUTES_FILE: opts.routesFile ?? oneRuleRoutesFile(opts.vendor), ...target?.env, ...opts.env });
+  if (target?.env.REDIS_CLUSTER_NODES) delete env.REDIS_URL;
   const vendors = opts.vendors ?? [opts.vendor];
   const spawnOpts = (name: string) => ({ name: `${opts.prefix}-${name}`, env, runtime: ctx.runtime, logDir: ctx.logDir, profileDir: ctx.profileDir });
   const starting: Array<Promise<NodeChild>> = [];
@@ -49,10 +78,13 @@ export async function startOurPipeline(ctx: BenchContext, opts: PipelineOptions)
   }
   const started = await Promise.all(starting);
   const fanout = opts.fanout !== false ? started.shift() : undefined;
-  const producer = createProducer({ redisUrl: ctx.redis.url, prefix: opts.prefix });
-  const deliveryQueues = new Map(vendors.map((v) => [v, new Queue(deliveryQueueName(v), { connection: ctx.redis.client, prefix: opts.prefix })]));
+  const producer = target ? benchProducer(opts.prefix, target) : createProducer({ redisUrl: ctx.redis.url, prefix: opts.prefix });
+  const keys = keyspace(opts.prefix, target?.layout ?? 'single');
+  const connection = target?.connection ?? ctx.redis.client;
+  const watch = (name: string) => new Queue(name, { connection, prefix: keys.queuePrefix(name) });
+  const deliveryQueues = new Map(vendors.map((v) => [v, watch(deliveryQueueName(v))]));
   const deliveries = deliveryQueues.get(vendors[0]!)!;
-  const orders = new Queue(QUEUES.orders, { connection: ctx.redis.client, prefix: opts.prefix });
+  const orders = watch(QUEUES.orders);
   const pipeline: OurPipeline = {
     prefix: opts.prefix,
     producer,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Baseline } from './baselines.js';
 import type { MachineInfo } from './machine.js';
 import type { Scenario, ScenarioResult } from './types.js';
 
@@ -17,7 +18,12 @@ export interface RunInfo {
 }
 
 export interface StoredResult { run: string; result: ScenarioResult }
-interface Store { runs: Record<string, RunInfo>; results: Record<string, StoredResult> }
+interface Store {
+  runs: Record<string, RunInfo>;
+  results: Record<string, StoredResult>;
+  /** Labelled figures runs are compared with: baselines[scenario][label] (see baselines.ts). */
+  baselines?: Record<string, Record<string, Baseline>>;
+}
 
 const STORE = 'bench/results.json';
 const RESULTS = 'bench/RESULTS.md';
@@ -32,9 +38,16 @@ export function loadStore(): Store {
 export function saveRun(run: RunInfo, results: ScenarioResult[], scenarios: Scenario[]): void {
   const store = loadStore();
   store.runs[run.id] = run;
-  for (const r of results) store.results[r.scenario] = { run: run.id, result: r };
-  // Forget runs no section refers to any more.
-  const used = new Set(Object.values(store.results).map((r) => r.run));
+  for (const { baseline, ...result } of results) {
+    store.results[result.scenario] = { run: run.id, result };
+    if (baseline) ((store.baselines ??= {})[result.scenario] ??= {})[baseline.label] = { run: run.id, savedAt: run.startedAt, command: run.command, profile: baseline.profile };
+  }
+  writeStore(store, scenarios);
+}
+
+function writeStore(store: Store, scenarios: Scenario[]): void {
+  // Forget runs no section or baseline refers to any more.
+  const used = new Set([...Object.values(store.results).map((r) => r.run), ...Object.values(store.baselines ?? {}).flatMap((b) => Object.values(b).map((x) => x.run))]);
   for (const id of Object.keys(store.runs)) if (!used.has(id)) delete store.runs[id];
   writeFileSync(STORE, `${JSON.stringify(store, null, 2)}\n`);
   writeFileSync(RESULTS, render(store, scenarios));
@@ -43,6 +56,29 @@ export function saveRun(run: RunInfo, results: ScenarioResult[], scenarios: Scen
 /** Re-renders RESULTS.md from results.json (after editing the notes files or a scenario's text), running nothing. */
 export function renderOnly(scenarios: Scenario[]): void {
   writeFileSync(RESULTS, render(loadStore(), scenarios));
+}
+
+/** The stored figures of one labelled baseline, if any. */
+export function loadBaseline<P>(scenario: string, label: string): Baseline<P> | undefined {
+  return loadStore().baselines?.[scenario]?.[label] as Baseline<P> | undefined;
+}
+
+/**
+ * Keeps the stored (latest) result of each scenario that can make one as the baseline `label`, running nothing
+ * (e.g. `--baseline-from-stored before` right before a change lands). Returns the scenarios labelled.
+ */
+export function baselineFromStored(scenarios: Scenario[], label: string, only: string[] = []): string[] {
+  const store = loadStore();
+  const done: string[] = [];
+  for (const s of scenarios.filter((x) => !only.length || only.includes(x.name))) {
+    const stored = store.results[s.name];
+    if (!stored || !s.baselineOf) continue;
+    const run = store.runs[stored.run];
+    ((store.baselines ??= {})[s.name] ??= {})[label] = { run: stored.run, savedAt: run?.startedAt ?? '', command: run?.command, profile: s.baselineOf(stored.result) };
+    done.push(s.name);
+  }
+  writeStore(store, scenarios);
+  return done;
 }
 
 function table(t: ScenarioResult['table']): string {

@@ -43,6 +43,8 @@ export interface ScenarioResult {
   sections?: Section[];
   /** Per-run details, kept in results.json only. */
   runs?: unknown[];
+  /** Set by `--label <name>`: this run's figures, kept in results.json as baselines[scenario][name] (see baselines.ts). */
+  baseline?: { label: string; profile: unknown };
 }
 
 export interface Section {
@@ -57,4 +59,6 @@ export interface Scenario {
   /** One paragraph for RESULTS.md and docs/benchmarks.md: what is measured and how. */
   method: string;
   run(ctx: BenchContext): Promise<ScenarioResult>;
+  /** The figures a baseline keeps, from a stored result (for `--baseline-from-stored <label>`). */
+  baselineOf?(result: ScenarioResult): unknown;
 }

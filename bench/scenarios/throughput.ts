@@ -1,15 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { barChartSvg } from '../harness/plot.js';
+import { loadBaseline } from '../harness/report.js';
 import { median, round } from '../harness/stats.js';
 import type { Scenario, ScenarioResult } from '../harness/types.js';
 import { bulkEnqueue, type BulkFigures } from './bulk-enqueue.js';
 import { attributeCalls, perOrder, runOnce, WORKLOADS, type RunFigures, type Side, type Workload } from './throughput-run.js';
 import { commandTable, attributionTable } from './throughput-tables.js';
+import { beforeAfterConsole, beforeAfterSection, throughputProfile, type ThroughputProfile } from './throughput-baseline.js';
 
 /**
  * Flags: --n (orders per run, default 20000), --rounds (default 3), --workloads metabot,twin24,four-rules,
  * (none = only the orderPaidBulk rounds), --sides ours,bare, --bulk-n (orderPaidBulk events, default 20000; 0 = skip), --attribution-n (orders of the MONITOR
- * run per workload and side, default 300; 0 = skip), --plot (SVG path, default bench/throughput.svg).
+ * run per workload and side, default 300; 0 = skip), --plot (SVG path, default bench/throughput.svg),
+ * --label <name> (keep this run's cost per delivery as baseline <name> in results.json), --before <name> (the
+ * baseline the before/after table compares with, default "before").
  */
 
 type Attribution = Record<string, Record<Side, { client: Record<string, number>; inScripts: Record<string, number> }>>;
@@ -66,10 +70,17 @@ export const throughput: Scenario = {
       ctx.log(`throughput ${w} attribution (MONITOR, ${attributionN} orders) done`);
     }
     const result = summarise(n, rounds, workloads, runs, bulk, attribution);
+    const profile = throughputProfile(runs, n);
+    const beforeLabel = String(ctx.opts.before ?? 'before');
+    const compared = beforeAfterSection(beforeLabel, loadBaseline<ThroughputProfile>('throughput', beforeLabel), profile);
+    result.sections = [...(result.sections ?? []), compared];
+    ctx.log(beforeAfterConsole(compared));
+    if (ctx.opts.label !== undefined) result.baseline = { label: String(ctx.opts.label), profile };
     const plot = String(ctx.opts.plot ?? 'bench/throughput.svg');
     if (ctx.opts.write !== false) writeFileSync(plot, plotOf(workloads, runs));
     return result;
   },
+  baselineOf: (result) => throughputProfile(result.runs ?? [], Number(result.figures.n)),
 };
 
 const med = (list: RunFigures[], pick: (r: RunFigures) => number) => median(list.map(pick));

@@ -21,7 +21,12 @@ export interface TestRedisCluster {
  * Each node gets its bus port explicitly (cluster-port, Redis 7) so nothing assumes port + 10000 is free.
  * Needs redis-server and redis-cli (Debian: redis-server, redis-tools).
  */
-export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+export interface RedisClusterOptions {
+  /** Extra redis-server arguments for every node (e.g. the bench's AOF settings). */
+  args?: string[];
+}
+
+export async function startRedisCluster(masters = 3, opts: RedisClusterOptions = {}): Promise<TestRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'order-notify-cluster-'));
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
@@ -38,7 +43,7 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
       procs.push(spawn('redis-server', [
         '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000',
-        '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction',
+        '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...(opts.args ?? []),
       ], { stdio: 'ignore' }));
     }
     for (const port of ports) await waitForPing(port);

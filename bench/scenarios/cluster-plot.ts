@@ -1,0 +1,21 @@
+import { barChartSvg } from '../harness/plot.js';
+import type { ClusterProfile } from './cluster.js';
+
+/**
+ * bench/cluster.svg: each master's share of the run's Redis CPU (with the 45 % goal in the title), deliveries/s and
+ * Redis main-thread ms per delivery over all masters; this run next to the stored baseline it was compared with.
+ */
+export function clusterPlot(after: ClusterProfile, before?: { label: string; profile: ClusterProfile }): string {
+  const runs = [...(before ? [{ name: `${before.label} (${before.profile.layout})`, p: before.profile }] : []), { name: `this run (${after.layout})`, p: after }];
+  const masters = Array.from({ length: Math.max(...runs.map((r) => r.p.masters.length)) }, (_, i) => `master ${i + 1}`);
+  return barChartSvg({
+    title: 'Redis Cluster, four-rules workload: share of Redis CPU per master (goal: none above 45 %)',
+    series: runs.map((r) => r.name),
+    panels: [
+      { title: 'share of Redis CPU', unit: '%, main thread', groups: masters, values: runs.map((r) => masters.map((_, i) => r.p.masters[i]?.sharePct ?? Number.NaN)) },
+      { title: 'deliveries/s', unit: 'higher is better', groups: ['all masters'], values: runs.map((r) => [r.p.deliveriesPerSec]) },
+      { title: 'Redis ms per delivery', unit: 'main threads, lower is better', groups: ['all masters'], values: runs.map((r) => [r.p.redisMainThreadMsPerDelivery ?? Number.NaN]) },
+    ],
+    note: `Written by npm run bench -- cluster (${new Date().toISOString().slice(0, 16)}Z); figures in bench/RESULTS.md.`,
+  });
+}
