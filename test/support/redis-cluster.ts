@@ -42,7 +42,7 @@ export async function startRedisCluster(masters = 3, opts: RedisClusterOptions =
       ports.push(port);
       procs.push(spawn('redis-server', [
         '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000',
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appenddirname', `appendonly-${port}`, '--cluster-node-timeout', '5000',
         '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...(opts.args ?? []),
       ], { stdio: 'ignore' }));
     }
