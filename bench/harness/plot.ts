@@ -32,9 +32,11 @@ export function barChartSvg(chart: Chart): string {
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">${esc(chart.title)}</text>`,
   ];
+  let legendX = 10;
   chart.series.forEach((name, s) => {
-    out.push(`<rect x="${10 + s * 140}" y="30" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
-      `<text x="${26 + s * 140}" y="40">${esc(name)}</text>`);
+    out.push(`<rect x="${legendX}" y="30" width="12" height="12" fill="${COLOURS[s % COLOURS.length]}"/>`,
+      `<text x="${legendX + 16}" y="40">${esc(name)}</text>`);
+    legendX += Math.max(140, 16 + name.length * 6.5 + 14); // wide enough for long series names
   });
   chart.panels.forEach((panel, p) => {
     const x0 = 10 + p * panelW + 40;

@@ -1,12 +1,15 @@
 import { barChartSvg } from '../harness/plot.js';
 import type { ClusterProfile } from './cluster.js';
 
+/** `per-queue, slots spread` / `per-queue, natural slots` / `single`. */
+export const describeRun = (p: ClusterProfile) => `${p.layout}${p.placement === 'spread' ? ', slots spread' : p.placement === 'natural' ? ', natural slots' : ''}`;
+
 /**
  * bench/cluster.svg: each master's share of the run's Redis CPU (with the 45 % goal in the title), deliveries/s and
  * Redis main-thread ms per delivery over all masters; this run next to the stored baseline it was compared with.
  */
 export function clusterPlot(after: ClusterProfile, before?: { label: string; profile: ClusterProfile }): string {
-  const runs = [...(before ? [{ name: `${before.label} (${before.profile.layout})`, p: before.profile }] : []), { name: `this run (${after.layout})`, p: after }];
+  const runs = [...(before ? [{ name: `${before.label} (${describeRun(before.profile)})`, p: before.profile }] : []), { name: `this run (${describeRun(after)})`, p: after }];
   const masters = Array.from({ length: Math.max(...runs.map((r) => r.p.masters.length)) }, (_, i) => `master ${i + 1}`);
   return barChartSvg({
     title: 'Redis Cluster, four-rules workload: share of Redis CPU per master (goal: none above 45 %)',

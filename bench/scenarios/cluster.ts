@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { keyspace, type KeyLayout } from '../../src/queues/keyspace.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import { beforeAfterTable, consoleTable, type Baseline, type DeliveryProfile } from '../harness/baselines.js';
-import { clusterWorkMeter, commandCpuMs, keyHeads, masterShares, startBenchCluster, sumCommands, type BenchCluster, type MasterWork } from '../harness/cluster.js';
+import { clusterWorkMeter, commandCpuMs, keyHeads, masterShares, placeSlots, startBenchCluster, sumCommands, type BenchCluster, type MasterWork } from '../harness/cluster.js';
 import { cpuMeter, enqueueEvents, startOurPipeline, type OurPipeline } from '../harness/pipeline.js';
 import { sleep } from '../harness/processes.js';
 import { perDelivery } from '../harness/redis-work.js';
@@ -11,21 +11,25 @@ import { loadBaseline } from '../harness/report.js';
 import { round } from '../harness/stats.js';
 import type { BenchContext, Scenario, ScenarioResult, Section } from '../harness/types.js';
 import { benchEvent, exampleRulesFile, FOUR_RULES, FOUR_RULES_DELIVERIES, freshRun, UNLIMITED, type BenchVendor } from '../harness/workload.js';
-import { clusterPlot } from './cluster-plot.js';
+import { clusterPlot, describeRun } from './cluster-plot.js';
 import { checkDelivered } from './verify.js';
 
 /**
  * Flags: --n (orders, default 2000), --layout per-queue|single (default per-queue; single = today's one hash tag, the
  * "before"), --masters (default 3), --stall-s (no progress for this long = fail with a diagnosis, default 60),
  * --label <name> (keep the figures as baseline <name>), --before <name> (compare with it, default "before"),
- * --plot (SVG path, default bench/cluster.svg).
+ * --plot (SVG path, default bench/cluster.svg), --placement natural|spread (natural = the slots where a fresh
+ * cluster puts them; spread = the run's queue slots moved round-robin over the masters before the run, as an operator
+ * would place them with CLUSTER SETSLOT; per-queue layout only).
  */
 
 export const SHARE_GOAL_PCT = 45;
+export type Placement = 'natural' | 'spread';
 
 /** What a cluster run keeps as a baseline. */
 export interface ClusterProfile extends DeliveryProfile {
   layout: KeyLayout;
+  placement?: Placement;
   n: number;
   masters: Array<{ node: string; queues: string[]; sharePct: number; mainThreadMsPerDelivery: number }>;
 }
@@ -54,9 +58,11 @@ export const cluster: Scenario = {
     const layout = String(ctx.opts.layout ?? 'per-queue') as KeyLayout;
     if (layout !== 'single' && layout !== 'per-queue') throw new Error(`--layout must be single or per-queue, got ${layout}`);
     const beforeLabel = String(ctx.opts.before ?? 'before');
+    const placement = String(ctx.opts.placement ?? 'natural') as Placement;
+    if (placement !== 'natural' && placement !== 'spread') throw new Error(`--placement must be natural or spread, got ${placement}`);
     const c = await startBenchCluster(Number(ctx.opts.masters ?? 3));
     try {
-      const measured = await measure(ctx, c, layout, n, Number(ctx.opts['stall-s'] ?? 60) * 1000);
+      const measured = await measure(ctx, c, { layout, placement, n, stallMs: Number(ctx.opts['stall-s'] ?? 60) * 1000 });
       const before = loadBaseline<ClusterProfile>('cluster', beforeLabel);
       const result = summarise(measured, beforeLabel, before);
       ctx.log(`cluster ${layout}: per master\n${clusterConsole(result)}`);
@@ -80,12 +86,20 @@ interface Measured {
   workerCpuMs: Map<string, number>;
 }
 
-export async function measure(ctx: BenchContext, c: BenchCluster, layout: KeyLayout, n: number, stallMs: number): Promise<Measured> {
+export interface MeasureOptions { layout: KeyLayout; placement?: Placement; n: number; stallMs: number }
+
+export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureOptions): Promise<Measured> {
+  const { layout, n, stallMs } = opts;
   const run = freshRun('c');
   // The single layout needs the one hash tag on a cluster; per-queue must have none (each queue gets its own).
   const prefix = layout === 'single' ? `{${run}}` : run;
   const keys = keyspace(prefix, layout);
-  const placement = await Promise.all(queuesOfRun().map(async (q) => [q, await c.masterOf(`${keys.queuePrefix(q)}:${q}:wait`)] as const));
+  const keyOf = (q: string) => `${keys.queuePrefix(q)}:${q}:wait`;
+  if (opts.placement === 'spread' && layout === 'per-queue') {
+    const moved = await placeSlots(c, queuesOfRun().map((q, i) => [keyOf(q), i % c.masters.length]));
+    ctx.log(`cluster ${layout}: ${moved} queue slots moved to spread the queues round-robin over the masters`);
+  }
+  const placement = await Promise.all(queuesOfRun().map(async (q) => [q, await c.masterOf(keyOf(q))] as const));
   ctx.log(`cluster ${layout}: queues by master: ${placement.map(([q, m]) => `${q} → ${m + 1}`).join(', ')}`);
   await ctx.sandbox.reset();
   const env = Object.fromEntries(VENDORS.map((v) => [`${v.toUpperCase()}_RATE_LIMIT`, UNLIMITED]));
@@ -121,7 +135,7 @@ export async function measure(ctx: BenchContext, c: BenchCluster, layout: KeyLay
     const per = (ms: number) => round(ms / deliveries, 4);
     const commands = sumCommands(work);
     const profile: ClusterProfile = {
-      layout, n,
+      layout, placement: layout === 'per-queue' ? opts.placement ?? 'natural' : undefined, n,
       deliveriesPerSec: Math.round(deliveries / seconds),
       redisCpuMsPerDelivery: per(work.reduce((a, w) => a + w.procCpuMs, 0)),
       redisMainThreadMsPerDelivery: per(work.reduce((a, w) => a + commandCpuMs(w), 0)),
@@ -226,13 +240,13 @@ function summarise(m: Measured, beforeLabel: string, before: Baseline<ClusterPro
   return {
     scenario: 'cluster',
     figures,
-    goals: [{ goal: `3-master Redis Cluster: no master above ${SHARE_GOAL_PCT} % of the run's Redis CPU (layout ${p.layout})`, measured: `largest ${maxShare} % (${p.masters.map((x) => `${x.sharePct} %`).join(' / ')})`, met: maxShare <= SHARE_GOAL_PCT }],
+    goals: [{ goal: `3-master Redis Cluster: no master above ${SHARE_GOAL_PCT} % of the run's Redis CPU (layout ${describeRun(p)})`, measured: `largest ${maxShare} % (${p.masters.map((x) => `${x.sharePct} %`).join(' / ')})`, met: maxShare <= SHARE_GOAL_PCT }],
     table: {
       head: ['master', 'node', 'queues on it', 'share of Redis CPU (main thread)', 'main thread ms/delivery', 'process CPU ms/delivery', 'script calls/delivery', 'commands/delivery (in scripts too)', 'most called plain commands /delivery'],
       rows,
     },
     notes: [
-      `Layout ${p.layout}, N = ${p.n} orders × ${PER_ORDER} deliveries in ${round(m.seconds, 1)} s: ${p.deliveriesPerSec} deliveries/s; Redis main thread ${p.redisMainThreadMsPerDelivery} ms per delivery over all masters `
+      `Layout ${describeRun(p)}, N = ${p.n} orders × ${PER_ORDER} deliveries in ${round(m.seconds, 1)} s: ${p.deliveriesPerSec} deliveries/s; Redis main thread ${p.redisMainThreadMsPerDelivery} ms per delivery over all masters `
       + `(process ${p.redisCpuMsPerDelivery} ms), workers ${p.workerCpuMsPerDelivery} ms (${[...m.workerCpuMs].map(([k, v]) => `${k.replace(/^[^-]*-/, '')} ${round(v / (p.n * PER_ORDER), 3)}`).join(', ')}).`,
       'Plot: ![share of Redis CPU per master, before and after](cluster.svg)',
     ],
