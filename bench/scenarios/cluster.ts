@@ -221,7 +221,7 @@ function summarise(m: Measured, beforeLabel: string, before: Baseline<ClusterPro
   const rows = m.work.map((w, i) => {
     const deliveries = p.n * PER_ORDER;
     const pd = perDelivery(w, deliveries);
-    const top = pd.rows.filter((r) => !r.script).sort((a, b) => b.calls - a.calls).slice(0, 5).map((r) => `${r.name} ${round(r.calls, 2)}`).join(', ');
+    const top = pd.rows.filter((r) => !r.script && r.calls >= 0.005).sort((a, b) => b.calls - a.calls).slice(0, 5).map((r) => `${r.name} ${round(r.calls, 2)}`).join(', ');
     return [i + 1, w.node, p.masters[i]!.queues.join(', ') || '—', `${p.masters[i]!.sharePct} %`, p.masters[i]!.mainThreadMsPerDelivery,
       round(w.procCpuMs / deliveries, 4), round(pd.scriptCalls, 2), round(pd.allCalls, 1), top || '—'];
   });
