@@ -1,18 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { Queue } from 'bullmq';
-import { keyspace, type KeyLayout } from '../../src/queues/keyspace.js';
-import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
-import { beforeAfterTable, consoleTable, type Baseline, type DeliveryProfile } from '../harness/baselines.js';
-import { clusterWorkMeter, commandCpuMs, keyHeads, masterShares, placeSlots, startBenchCluster, sumCommands, type BenchCluster, type MasterWork } from '../harness/cluster.js';
-import { cpuMeter, enqueueEvents, startOurPipeline, type OurPipeline } from '../harness/pipeline.js';
-import { sleep } from '../harness/processes.js';
+import { writeFileSync } from 'node:fs';
+import { beforeAfterTable, consoleTable, type Baseline } from '../harness/baselines.js';
+import { startBenchCluster } from '../harness/cluster.js';
 import { perDelivery } from '../harness/redis-work.js';
 import { loadBaseline } from '../harness/report.js';
 import { round } from '../harness/stats.js';
-import type { BenchContext, Scenario, ScenarioResult, Section } from '../harness/types.js';
-import { benchEvent, exampleRulesFile, FOUR_RULES, FOUR_RULES_DELIVERIES, freshRun, UNLIMITED, type BenchVendor } from '../harness/workload.js';
+import type { Scenario, ScenarioResult, Section } from '../harness/types.js';
+import type { KeyLayout } from '../../src/queues/keyspace.js';
 import { clusterPlot, describeRun } from './cluster-plot.js';
-import { checkDelivered } from './verify.js';
+import { measure, PER_ORDER, type ClusterProfile, type Measured, type Placement } from './cluster-run.js';
+
+export type { ClusterProfile } from './cluster-run.js';
 
 /**
  * Flags: --n (orders, default 2000), --layout per-queue|single (default per-queue; single = today's one hash tag, the
@@ -20,24 +17,11 @@ import { checkDelivered } from './verify.js';
  * --label <name> (keep the figures as baseline <name>), --before <name> (compare with it, default "before"),
  * --plot (SVG path, default bench/cluster.svg), --placement natural|spread (natural = the slots where a fresh
  * cluster puts them; spread = the run's queue slots moved round-robin over the masters before the run, as an operator
- * would place them with CLUSTER SETSLOT; per-queue layout only).
+ * would place them with CLUSTER SETSLOT; per-queue layout only), --partitions mantago=2,twin24=2 (QUEUE_PARTITIONS
+ * for the workers; the bench waits on every partition).
  */
 
 export const SHARE_GOAL_PCT = 45;
-export type Placement = 'natural' | 'spread';
-
-/** What a cluster run keeps as a baseline. */
-export interface ClusterProfile extends DeliveryProfile {
-  layout: KeyLayout;
-  placement?: Placement;
-  n: number;
-  masters: Array<{ node: string; queues: string[]; sharePct: number; mainThreadMsPerDelivery: number }>;
-}
-
-const VENDORS = Object.keys(FOUR_RULES_DELIVERIES) as BenchVendor[];
-const PER_ORDER = VENDORS.reduce((a, v) => a + FOUR_RULES_DELIVERIES[v]!, 0);
-/** The queues a four-rules run fills (results: the hand-back, written per status change). */
-const queuesOfRun = () => [QUEUES.orders, ...VENDORS.map(deliveryQueueName), QUEUES.results, QUEUES.webhook];
 
 export const cluster: Scenario = {
   name: 'cluster',
@@ -52,7 +36,9 @@ export const cluster: Scenario = {
     + 'INFO cpu (used_cpu_*_main_thread: the thread running commands) and INFO commandstats are read before and after; '
     + 'a master\'s share is its main-thread CPU over the sum of all masters\'. The harness polls job counts every 100 ms '
     + '(one script call per watched queue, on the master holding it). Which master holds which queue comes from CLUSTER '
-    + 'KEYSLOT of the queue\'s keys.',
+    + 'KEYSLOT of the queue\'s keys; "natural slots" is where a fresh `redis-cli --cluster create` puts them, "slots '
+    + 'spread" moves the run\'s (empty) queue slots round-robin over the masters first, as an operator would with '
+    + 'CLUSTER SETSLOT; `--partitions` sets QUEUE_PARTITIONS for the workers.',
   async run(ctx) {
     const n = ctx.opts.n ?? 2_000;
     const layout = String(ctx.opts.layout ?? 'per-queue') as KeyLayout;
@@ -62,7 +48,9 @@ export const cluster: Scenario = {
     if (placement !== 'natural' && placement !== 'spread') throw new Error(`--placement must be natural or spread, got ${placement}`);
     const c = await startBenchCluster(Number(ctx.opts.masters ?? 3));
     try {
-      const measured = await measure(ctx, c, { layout, placement, n, stallMs: Number(ctx.opts['stall-s'] ?? 60) * 1000 });
+      const measured = await measure(ctx, c, {
+        layout, placement, n, stallMs: Number(ctx.opts['stall-s'] ?? 60) * 1000, partitions: ctx.opts.partitions === undefined ? undefined : String(ctx.opts.partitions),
+      });
       const before = loadBaseline<ClusterProfile>('cluster', beforeLabel);
       const result = summarise(measured, beforeLabel, before);
       ctx.log(`cluster ${layout}: per master\n${clusterConsole(result)}`);
@@ -78,136 +66,6 @@ export const cluster: Scenario = {
   },
   baselineOf: (result) => (result.runs?.[0] as { profile?: ClusterProfile } | undefined)?.profile,
 };
-
-interface Measured {
-  profile: ClusterProfile;
-  work: MasterWork[];
-  seconds: number;
-  workerCpuMs: Map<string, number>;
-}
-
-export interface MeasureOptions { layout: KeyLayout; placement?: Placement; n: number; stallMs: number }
-
-export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureOptions): Promise<Measured> {
-  const { layout, n, stallMs } = opts;
-  const run = freshRun('c');
-  // The single layout needs the one hash tag on a cluster; per-queue must have none (each queue gets its own).
-  const prefix = layout === 'single' ? `{${run}}` : run;
-  const keys = keyspace(prefix, layout);
-  const keyOf = (q: string) => `${keys.queuePrefix(q)}:${q}:wait`;
-  if (opts.placement === 'spread' && layout === 'per-queue') {
-    const moved = await placeSlots(c, queuesOfRun().map((q, i) => [keyOf(q), i % c.masters.length]));
-    ctx.log(`cluster ${layout}: ${moved} queue slots moved to spread the queues round-robin over the masters`);
-  }
-  const placement = await Promise.all(queuesOfRun().map(async (q) => [q, await c.masterOf(keyOf(q))] as const));
-  ctx.log(`cluster ${layout}: queues by master: ${placement.map(([q, m]) => `${q} → ${m + 1}`).join(', ')}`);
-  await ctx.sandbox.reset();
-  const env = Object.fromEntries(VENDORS.map((v) => [`${v.toUpperCase()}_RATE_LIMIT`, UNLIMITED]));
-  let p: OurPipeline;
-  try {
-    p = await startOurPipeline(ctx, {
-      vendor: VENDORS[0]!, vendors: VENDORS, routesFile: exampleRulesFile(FOUR_RULES, 'routes-four-rules.json'), prefix, env,
-      target: { layout, env: { REDIS_CLUSTER_NODES: c.nodes.join(','), REDIS_KEY_LAYOUT: layout }, connection: c.connection, producer: { clusterNodes: c.nodes } },
-    });
-  } catch (e) {
-    throw new Error(`cluster ${layout}: the worker processes did not start on the cluster: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  try {
-    const events = Array.from({ length: n }, (_, i) => benchEvent(run, i));
-    const cpu = cpuMeter(p.children());
-    const meter = clusterWorkMeter(c.masters);
-    await meter.ready;
-    const t0 = Date.now();
-    try {
-      await enqueueEvents(p.producer, events);
-    } catch (e) {
-      throw new Error(missingLayout(layout, 'the producer (src/producer/producer.ts, run in the bench process)', e));
-    }
-    const watched: Array<[Queue, number]> = [[p.orders, n], ...VENDORS.map((v) => [p.deliveryQueues.get(v)!, n * FOUR_RULES_DELIVERIES[v]!] as [Queue, number])];
-    const done = await waitAll(watched, stallMs, () => diagnose(c, p, layout));
-    const used = cpu.stop();
-    const work = await meter.stop();
-    if (done.failed) throw new Error(`cluster ${layout}: ${done.failed} jobs failed (logs in ${ctx.logDir})`);
-    for (const v of VENDORS) await checkDelivered(ctx.sandbox, v, n * FOUR_RULES_DELIVERIES[v]!);
-    const seconds = (done.at - t0) / 1000;
-    const deliveries = n * PER_ORDER;
-    const shares = masterShares(work);
-    const per = (ms: number) => round(ms / deliveries, 4);
-    const commands = sumCommands(work);
-    const profile: ClusterProfile = {
-      layout, placement: layout === 'per-queue' ? opts.placement ?? 'natural' : undefined, n,
-      deliveriesPerSec: Math.round(deliveries / seconds),
-      redisCpuMsPerDelivery: per(work.reduce((a, w) => a + w.procCpuMs, 0)),
-      redisMainThreadMsPerDelivery: per(work.reduce((a, w) => a + commandCpuMs(w), 0)),
-      workerCpuMsPerDelivery: per([...used.values()].reduce((a, b) => a + b, 0)),
-      commands: Object.fromEntries(Object.entries(commands).map(([k, v]) => [k, { calls: round(v.calls / deliveries, 3), usec: round(v.usec / deliveries, 2) }])),
-      masters: work.map((w, i) => ({
-        node: w.node, queues: placement.filter(([, m]) => m === i).map(([q]) => q), sharePct: round(shares[i]!, 1), mainThreadMsPerDelivery: per(commandCpuMs(w)),
-      })),
-    };
-    return { profile, work, seconds, workerCpuMs: used };
-  } finally {
-    await p.stop();
-    await c.flush();
-  }
-}
-
-/** The error of a run whose layout a component does not take yet (CROSSSLOT from the cluster). */
-function missingLayout(layout: KeyLayout, who: string, e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (layout === 'per-queue' && /CROSSSLOT/i.test(msg)) {
-    return `cluster per-queue: ${who} does not use the per-queue key layout yet: Redis answered "${msg.slice(0, 200)}" `
-      + '(its keys still sit under the bare QUEUE_PREFIX, which has no hash tag, so one script touches several slots). '
-      + 'Needed: every BullMQ queue and every key of ours through config.keys (src/queues/keyspace.ts). '
-      + 'Meanwhile `--layout single` measures the one-hash-tag layout.';
-  }
-  return `cluster ${layout}: ${who} failed: ${msg}`;
-}
-
-/** Waits until every queue has its jobs finished; fails with `diagnose()` when nothing moved for stallMs. */
-async function waitAll(watched: Array<[Queue, number]>, stallMs: number, diagnose: () => Promise<string>): Promise<{ at: number; failed: number }> {
-  let last = -1;
-  let lastChange = Date.now();
-  for (;;) {
-    let finished = 0;
-    let failed = 0;
-    let all = true;
-    for (const [q, want] of watched) {
-      const counts = await q.getJobCounts('completed', 'failed');
-      const d = (counts.completed ?? 0) + (counts.failed ?? 0);
-      finished += d;
-      failed += counts.failed ?? 0;
-      if (d < want) all = false;
-    }
-    if (all) return { at: Date.now(), failed };
-    if (finished !== last) {
-      last = finished;
-      lastChange = Date.now();
-    } else if (Date.now() - lastChange > stallMs) {
-      throw new Error(`no job finished for ${stallMs / 1000} s (${finished} of ${watched.reduce((a, [, w]) => a + w, 0)} finished). ${await diagnose()}`);
-    }
-    await sleep(100);
-  }
-}
-
-/** Why a run stalled: the worker logs that show CROSSSLOT (or other errors) and where the keys went. */
-async function diagnose(c: BenchCluster, p: OurPipeline, layout: KeyLayout): Promise<string> {
-  const logs = p.children().map((ch) => {
-    let text = '';
-    try { text = readFileSync(ch.logFile, 'utf8'); } catch { /* not written */ }
-    const line = text.split('\n').find((l) => /CROSSSLOT|"level":(50|60)/.test(l));
-    return line ? `${ch.name}: ${line.slice(0, 300)}` : undefined;
-  }).filter(Boolean);
-  const crossSlot = logs.some((l) => /CROSSSLOT/.test(l!));
-  const heads = await keyHeads(c).catch((e: unknown) => [`(key scan failed: ${String(e)})`]);
-  return [
-    crossSlot && layout === 'per-queue'
-      ? 'Worker processes hit CROSSSLOT: they do not use the per-queue key layout yet (every BullMQ queue and key of ours must go through config.keys, src/queues/keyspace.ts); meanwhile `--layout single` works.'
-      : '',
-    logs.length ? `First error line per process: ${logs.join(' | ')}` : 'No error lines in the worker logs.',
-    `Keys by master: ${heads.join('; ')}`,
-  ].filter(Boolean).join(' ');
-}
 
 function summarise(m: Measured, beforeLabel: string, before: Baseline<ClusterProfile> | undefined): ScenarioResult {
   const p = m.profile;

@@ -79,7 +79,8 @@ describe('bench Redis Cluster harness', () => {
     expect(row('set')?.slice(1, 4)).toEqual(['0', '1', 'new']);
     expect(row('**script calls/delivery**')).toBeDefined();
     const svg = clusterPlot(profile(afterWork, 100), { label: 'before', profile: before });
-    expect(svg).toContain('master 3');
+    expect(svg).toContain('busiest master');
+    expect(svg).toContain('>#3<');
     expect(svg).toContain('before (per-queue, natural slots)');
     expect((svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height=/g) ?? []).length).toBe(2 * (3 + 1 + 1) + 2); // bars + legend
   });
