@@ -71,7 +71,7 @@ function summarise(m: Measured, beforeLabel: string, before: Baseline<ClusterPro
   const p = m.profile;
   const maxShare = Math.max(...p.masters.map((x) => x.sharePct));
   const figures: ScenarioResult['figures'] = {
-    layout: p.layout, n: p.n, masters: p.masters.length, deliveries_per_s: p.deliveriesPerSec,
+    layout: describeRun(p), n: p.n, masters: p.masters.length, deliveries_per_s: p.deliveriesPerSec,
     redis_main_thread_ms_per_delivery: p.redisMainThreadMsPerDelivery ?? null, redis_cpu_ms_per_delivery: p.redisCpuMsPerDelivery,
     worker_cpu_ms_per_delivery: p.workerCpuMsPerDelivery ?? null, max_master_share_pct: maxShare,
     ...Object.fromEntries(p.masters.map((x, i) => [`master_${i + 1}_share_pct`, x.sharePct])),
@@ -89,8 +89,8 @@ function summarise(m: Measured, beforeLabel: string, before: Baseline<ClusterPro
     sections.push({
       title: `Before / after on the cluster: against baseline "${beforeLabel}"`,
       lines: [
-        `Before = baseline "${beforeLabel}" (run ${before.run}, layout ${b.layout}, N = ${b.n}): master shares ${b.masters.map((x) => `${x.sharePct} %`).join(' / ')}; `
-        + `after = this run (layout ${p.layout}, N = ${p.n}): ${p.masters.map((x) => `${x.sharePct} %`).join(' / ')}. Commands summed over the masters, per delivery.`, '',
+        `Before = baseline "${beforeLabel}" (run ${before.run}, layout ${describeRun(b)}, N = ${b.n}): master shares ${b.masters.map((x) => `${x.sharePct} %`).join(' / ')}; `
+        + `after = this run (layout ${describeRun(p)}, N = ${p.n}): ${p.masters.map((x) => `${x.sharePct} %`).join(' / ')}. Commands summed over the masters, per delivery.`, '',
         ...beforeAfterTable(b, p),
       ],
     });
