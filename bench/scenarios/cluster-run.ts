@@ -103,7 +103,7 @@ export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureO
     } catch (e) {
       throw new Error(missingLayout(layout, 'the producer (src/producer/producer.ts, run in the bench process)', e));
     }
-    const done = await waitAll(watched, stallMs, () => diagnose(c, p, keys, layout, partitions));
+    const done = await waitAll(watched, stallMs, () => diagnose(c, p, keys, layout, partitions), ctx.log);
     const used = cpu.stop();
     const work = await meter.stop();
     if (done.failed) throw new Error(`cluster ${layout}: ${done.failed} jobs failed (logs in ${ctx.logDir})`);
@@ -160,9 +160,10 @@ export function missingLayout(layout: KeyLayout, who: string, e: unknown): strin
 interface Watched { label: string; queues: Queue[]; want: number }
 
 /** Waits until every group of queues has its jobs finished; fails with `diagnose()` when nothing moved for stallMs. */
-async function waitAll(watched: Watched[], stallMs: number, diagnose: () => Promise<string>): Promise<{ at: number; failed: number }> {
+async function waitAll(watched: Watched[], stallMs: number, diagnose: () => Promise<string>, log: (m: string) => void): Promise<{ at: number; failed: number }> {
   let last = -1;
   let lastChange = Date.now();
+  let lastLog = Date.now();
   for (;;) {
     let finished = 0;
     let failed = 0;
@@ -180,6 +181,10 @@ async function waitAll(watched: Watched[], stallMs: number, diagnose: () => Prom
       if (d < w.want) all = false;
     }
     if (all) return { at: Date.now(), failed };
+    if (Date.now() - lastLog > 10_000) {
+      lastLog = Date.now();
+      log(`cluster: finished ${seen.join(', ')}`);
+    }
     if (finished !== last) {
       last = finished;
       lastChange = Date.now();
