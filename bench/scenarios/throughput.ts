@@ -72,12 +72,13 @@ export const throughput: Scenario = {
     const result = summarise(n, rounds, workloads, runs, bulk, attribution);
     const profile = throughputProfile(runs, n);
     const beforeLabel = String(ctx.opts.before ?? 'before');
-    const compared = beforeAfterSection(beforeLabel, loadBaseline<ThroughputProfile>('throughput', beforeLabel), profile);
+    const before = loadBaseline<ThroughputProfile>('throughput', beforeLabel);
+    const compared = beforeAfterSection(beforeLabel, before, profile);
     result.sections = [...(result.sections ?? []), compared];
     ctx.log(beforeAfterConsole(compared));
     if (ctx.opts.label !== undefined) result.baseline = { label: String(ctx.opts.label), profile };
     const plot = String(ctx.opts.plot ?? 'bench/throughput.svg');
-    if (ctx.opts.write !== false) writeFileSync(plot, plotOf(workloads, runs));
+    if (ctx.opts.write !== false) writeFileSync(plot, plotOf(workloads, runs, before && { label: beforeLabel, profile: before.profile }));
     return result;
   },
   baselineOf: (result) => throughputProfile(result.runs ?? [], Number(result.figures.n)),
@@ -94,15 +95,18 @@ function describeCpu(list: RunFigures[]): string {
 /** Workers + Redis CPU per delivery (the sandbox stands in for the vendors and is left out of the goal). */
 const pathCpu = (r: RunFigures) => r.cpuMsPerDelivery + r.redisCpuMsPerDelivery;
 
-function plotOf(workloads: Workload[], runs: RunFigures[]): string {
+/** ours vs bare per workload; with a stored baseline, order-notify's figures from it as a third bar ("before"). */
+function plotOf(workloads: Workload[], runs: RunFigures[], before?: { label: string; profile: ThroughputProfile }): string {
   const of = (w: Workload, side: Side, pick: (r: RunFigures) => number) => med(runs.filter((r) => r.workload === w && r.side === side), pick);
   const sides: Side[] = ['ours', 'bare'];
+  const was = (pick: (p: { deliveriesPerSec: number; redisCpuMsPerDelivery: number }) => number) =>
+    (before ? [workloads.map((w) => { const p = before.profile.workloads[w]?.ours; return p ? pick(p) : Number.NaN; })] : []);
   return barChartSvg({
     title: 'order-notify vs bare BullMQ + axios (median of the rounds)',
-    series: ['order-notify', 'bare BullMQ + axios'],
+    series: ['order-notify', 'bare BullMQ + axios', ...(before ? [`order-notify, baseline "${before.label}"`] : [])],
     panels: [
-      { title: 'deliveries/s', unit: 'higher is better', groups: workloads, values: sides.map((s) => workloads.map((w) => of(w, s, (r) => r.deliveriesPerSec))) },
-      { title: 'Redis CPU per delivery', unit: 'ms, lower is better', groups: workloads, values: sides.map((s) => workloads.map((w) => of(w, s, (r) => r.redisCpuMsPerDelivery))) },
+      { title: 'deliveries/s', unit: 'higher is better', groups: workloads, values: [...sides.map((s) => workloads.map((w) => of(w, s, (r) => r.deliveriesPerSec))), ...was((p) => p.deliveriesPerSec)] },
+      { title: 'Redis CPU per delivery', unit: 'ms, lower is better', groups: workloads, values: [...sides.map((s) => workloads.map((w) => of(w, s, (r) => r.redisCpuMsPerDelivery))), ...was((p) => p.redisCpuMsPerDelivery)] },
     ],
     note: `Written by npm run bench -- throughput (${new Date().toISOString().slice(0, 16)}Z); figures in bench/RESULTS.md.`,
   });
