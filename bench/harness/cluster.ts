@@ -31,8 +31,9 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
-export async function startBenchCluster(masters = 3): Promise<BenchCluster> {
-  const cluster = await startRedisCluster(masters, { args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] });
+/** `slots`: slots given to a chosen master at creation (see startRedisCluster), e.g. to spread the queues. */
+export async function startBenchCluster(masters = 3, slots: Array<[slot: number, master: number]> = []): Promise<BenchCluster> {
+  const cluster = await startRedisCluster(masters, { args: ['--appendonly', 'yes', '--appendfsync', 'everysec'], slots });
   const list: BenchMaster[] = [];
   const connection = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: null } });
   try {
@@ -140,42 +141,19 @@ export async function keyHeads(cluster: Pick<BenchCluster, 'masters'>, limit = 5
   return out;
 }
 
-/**
- * Moves the (empty) slots of some keys to chosen masters, the way an operator places queues on a cluster
- * (`CLUSTER SETSLOT … IMPORTING/MIGRATING/NODE`, as `redis-cli --cluster reshard` does, with no keys to migrate).
- * `placement` maps a key to the master index it should live on. Returns the slots moved.
- */
-export async function placeSlots(c: BenchCluster, placement: Array<[key: string, master: number]>): Promise<number> {
-  const ids = await Promise.all(c.masters.map(async (m) => String(await m.client.call('CLUSTER', 'MYID'))));
-  let moved = 0;
-  for (const [key, to] of placement) {
-    const slot = Number(await c.masters[0]!.client.call('CLUSTER', 'KEYSLOT', key));
-    const from = await c.masterOf(key);
-    if (from === to || from < 0) continue;
-    const src = c.masters[from]!.client;
-    const dst = c.masters[to]!.client;
-    if (Number(await src.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) > 0) throw new Error(`slot ${slot} (${key}) holds keys: place slots before a run`);
-    await dst.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', ids[from]!);
-    await src.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', ids[to]!);
-    await dst.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!);
-    await src.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!);
-    for (const [i, m] of c.masters.entries()) if (i !== from && i !== to) await m.client.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!);
-    moved++;
+/** CRC16 (XMODEM) as Redis Cluster uses it: keySlot = crc16(hash tag or key) mod 16384. */
+function crc16(text: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(text)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
-  // Every master must agree before clients (re)read the slot map.
-  const deadline = Date.now() + 10_000;
-  for (const [key, to] of placement) {
-    for (;;) {
-      const slot = Number(await c.masters[0]!.client.call('CLUSTER', 'KEYSLOT', key));
-      const views = await Promise.all(c.masters.map(async (m) => {
-        const ranges = (await m.client.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, ...unknown[]]]>;
-        return ranges.find(([a, b]) => slot >= a && slot <= b)?.[2][1];
-      }));
-      if (views.every((port) => Number(port) === c.masters[to]!.port)) break;
-      if (Date.now() > deadline) throw new Error(`slot of ${key} not on master ${to + 1} everywhere in time`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await new Promise<void>((resolve) => c.connection.refreshSlotsCache(() => resolve()));
-  return moved;
+  return crc;
+}
+
+/** The slot of a key: of its hash tag (the first non-empty `{…}`) when it has one, of the whole key otherwise. */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  return crc16(close > open + 1 ? key.slice(open + 1, close) : key) % 16_384;
 }

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { keyspace, type KeyLayout, type Keyspace } from '../../src/queues/keyspace.js';
 import { deliveryQueueNames, QUEUES } from '../../src/queues/names.js';
 import type { DeliveryProfile } from '../harness/baselines.js';
-import { clusterWorkMeter, commandCpuMs, keyHeads, masterShares, placeSlots, sumCommands, type BenchCluster, type MasterWork } from '../harness/cluster.js';
+import { clusterWorkMeter, commandCpuMs, keyHeads, keySlot, masterShares, sumCommands, type BenchCluster, type MasterWork } from '../harness/cluster.js';
 import { cpuMeter, enqueueEvents, startOurPipeline, type OurPipeline } from '../harness/pipeline.js';
 import { sleep } from '../harness/processes.js';
 import { round } from '../harness/stats.js';
@@ -54,6 +54,14 @@ export function parsePartitions(raw = ''): Record<string, number> {
 /** Delivery queues of a vendor in a run (its partitions, or the one queue). */
 const deliveryQueuesOf = (v: BenchVendor, partitions: Record<string, number>) => deliveryQueueNames(v, partitions[v] ?? 1);
 
+/**
+ * Slots to give to chosen masters when the cluster is made (--placement spread, per-queue layout): the run's queues
+ * round-robin over the masters, as an operator would place them. In the per-queue layout a queue's tag is its name.
+ */
+export function spreadSlots(partitions: string | undefined, masters: number): Array<[number, number]> {
+  return queuesOfRun(parsePartitions(partitions)).map((q, i) => [keySlot(`{${q}}`), i % masters]);
+}
+
 /** The queues a four-rules run fills (results: the hand-back; results-webhook: its relay). */
 function queuesOfRun(partitions: Record<string, number>): string[] {
   return [QUEUES.orders, ...VENDORS.flatMap((v) => deliveryQueuesOf(v, partitions)), QUEUES.results, QUEUES.webhook];
@@ -69,10 +77,6 @@ export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureO
   const keys = keyspace(prefix, layout);
   const keyOf = (q: string) => `${keys.queuePrefix(q)}:${q}:wait`;
   const queues = queuesOfRun(partitions);
-  if (opts.placement === 'spread' && layout === 'per-queue') {
-    const moved = await placeSlots(c, queues.map((q, i) => [keyOf(q), i % c.masters.length]));
-    ctx.log(`cluster ${layout}: ${moved} queue slots moved to spread the queues round-robin over the masters`);
-  }
   const placement = await Promise.all(queues.map(async (q) => [q, await c.masterOf(keyOf(q))] as const));
   ctx.log(`cluster ${layout}: queues by master: ${placement.map(([q, m]) => `${q} → ${m + 1}`).join(', ')}`);
   await ctx.sandbox.reset();

@@ -7,7 +7,7 @@ import { round } from '../harness/stats.js';
 import type { Scenario, ScenarioResult, Section } from '../harness/types.js';
 import type { KeyLayout } from '../../src/queues/keyspace.js';
 import { clusterPlot, describeRun } from './cluster-plot.js';
-import { measure, PER_ORDER, type ClusterProfile, type Measured, type Placement } from './cluster-run.js';
+import { measure, PER_ORDER, spreadSlots, type ClusterProfile, type Measured, type Placement } from './cluster-run.js';
 
 export type { ClusterProfile } from './cluster-run.js';
 
@@ -16,8 +16,8 @@ export type { ClusterProfile } from './cluster-run.js';
  * "before"), --masters (default 3), --stall-s (no progress for this long = fail with a diagnosis, default 60),
  * --label <name> (keep the figures as baseline <name>), --before <name> (compare with it, default "before"),
  * --plot (SVG path, default bench/cluster.svg), --placement natural|spread (natural = the slots where a fresh
- * cluster puts them; spread = the run's queue slots moved round-robin over the masters before the run, as an operator
- * would place them with CLUSTER SETSLOT; per-queue layout only), --partitions mantago=2,twin24=2 (QUEUE_PARTITIONS
+ * cluster puts them; spread = the run's queue slots given round-robin to the masters when the cluster is made, as an
+ * operator would place them; per-queue layout only), --partitions mantago=2,twin24=2 (QUEUE_PARTITIONS
  * for the workers; the bench waits on every partition).
  */
 
@@ -37,8 +37,8 @@ export const cluster: Scenario = {
     + 'a master\'s share is its main-thread CPU over the sum of all masters\'. The harness polls job counts every 100 ms '
     + '(one script call per watched queue, on the master holding it). Which master holds which queue comes from CLUSTER '
     + 'KEYSLOT of the queue\'s keys; "natural slots" is where a fresh `redis-cli --cluster create` puts them, "slots '
-    + 'spread" moves the run\'s (empty) queue slots round-robin over the masters first, as an operator would with '
-    + 'CLUSTER SETSLOT; `--partitions` sets QUEUE_PARTITIONS for the workers.',
+    + 'spread" gives the run\'s queue slots round-robin to the masters when the cluster is made (CLUSTER ADDSLOTSRANGE), '
+    + 'as an operator would place them; `--partitions` sets QUEUE_PARTITIONS for the workers.',
   async run(ctx) {
     const n = ctx.opts.n ?? 2_000;
     const layout = String(ctx.opts.layout ?? 'per-queue') as KeyLayout;
@@ -46,10 +46,12 @@ export const cluster: Scenario = {
     const beforeLabel = String(ctx.opts.before ?? 'before');
     const placement = String(ctx.opts.placement ?? 'natural') as Placement;
     if (placement !== 'natural' && placement !== 'spread') throw new Error(`--placement must be natural or spread, got ${placement}`);
-    const c = await startBenchCluster(Number(ctx.opts.masters ?? 3));
+    const masters = Number(ctx.opts.masters ?? 3);
+    const partitions = ctx.opts.partitions === undefined ? undefined : String(ctx.opts.partitions);
+    const c = await startBenchCluster(masters, placement === 'spread' && layout === 'per-queue' ? spreadSlots(partitions, masters) : []);
     try {
       const measured = await measure(ctx, c, {
-        layout, placement, n, stallMs: Number(ctx.opts['stall-s'] ?? 60) * 1000, partitions: ctx.opts.partitions === undefined ? undefined : String(ctx.opts.partitions),
+        layout, placement, n, stallMs: Number(ctx.opts['stall-s'] ?? 60) * 1000, partitions,
       });
       const before = loadBaseline<ClusterProfile>('cluster', beforeLabel);
       const result = summarise(measured, beforeLabel, before);

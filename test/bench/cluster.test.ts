@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beforeAfterTable, type DeliveryProfile } from '../../bench/harness/baselines.js';
-import { clusterWorkMeter, masterShares, placeSlots, startBenchCluster, sumCommands, type BenchCluster, type MasterWork } from '../../bench/harness/cluster.js';
+import { clusterWorkMeter, keySlot, masterShares, startBenchCluster, sumCommands, type BenchCluster, type MasterWork } from '../../bench/harness/cluster.js';
+import { slotOwners } from '../support/redis-cluster.js';
 import { clusterPlot } from '../../bench/scenarios/cluster-plot.js';
 import type { ClusterProfile } from '../../bench/scenarios/cluster.js';
 
@@ -12,7 +13,8 @@ import type { ClusterProfile } from '../../bench/scenarios/cluster.js';
  */
 describe('bench Redis Cluster harness', () => {
   let c: BenchCluster;
-  beforeAll(async () => { c = await startBenchCluster(3); });
+  // {orders} hashes to slot 105 (master 1 of a fresh cluster): given to master 3 when the cluster is made.
+  beforeAll(async () => { c = await startBenchCluster(3, [[keySlot('{orders}'), 2]]); });
   afterAll(async () => { await c?.stop(); });
 
   /** A hash tag whose slot lives on master `m` (the default slot ranges give each master a third). */
@@ -50,14 +52,16 @@ describe('bench Redis Cluster harness', () => {
     expect(sumCommands(work).evalsha?.calls).toBe(work[1]!.commands.evalsha!.calls);
   });
 
-  it('moves an empty slot to another master, and clients follow', async () => {
-    const tag = await tagOn(0);
-    expect(await placeSlots(c, [[`{${tag}}:x`, 2]])).toBe(1);
-    expect(await c.masterOf(`{${tag}}:x`)).toBe(2);
-    await c.connection.set(`{${tag}}:x`, '1');
-    expect(await c.masters[2]!.client.exists(`{${tag}}:x`)).toBe(1);
-    expect(await placeSlots(c, [[`{${tag}}:x`, 2]])).toBe(0); // already there
-    await expect(placeSlots(c, [[`{${tag}}:x`, 1]])).rejects.toThrow(/holds keys/);
+  it('computes slots as the cluster does and places chosen slots on chosen masters at creation', async () => {
+    for (const key of ['{orders}', 'x:{deliver-twin24}:wait', 'plain-key', 'a{}b', '{}{x}']) {
+      expect(keySlot(key), key).toBe(Number(await c.masters[0]!.client.call('CLUSTER', 'KEYSLOT', key)));
+    }
+    expect(slotOwners(3)[105]).toBe(0);
+    expect(await c.masterOf('bench:{orders}:orders:wait')).toBe(2);
+    await c.connection.set('bench:{orders}:x', '1');
+    expect(await c.masters[2]!.client.exists('bench:{orders}:x')).toBe(1);
+    // The rest is split as redis-cli does it: 0–5460, 5461–10922, 10923–16383.
+    expect([await c.masterOf('{deliver-twin24}'), await c.masterOf('{deliver-metabot}'), await c.masterOf('{deliver-mantago}')]).toEqual([0, 1, 2]);
   });
 
   it('renders the before/after table and the per-master plot from measured runs', async () => {

@@ -17,19 +17,54 @@ export interface TestRedisCluster {
 }
 
 /**
- * A private 3-master Redis Cluster (no replicas) on free ports, made with `redis-cli --cluster create`.
+ * A private 3-master Redis Cluster (no replicas) on free ports, made with `redis-cli --cluster create` (or, with
+ * opts.slots, with CLUSTER ADDSLOTSRANGE + MEET).
  * Each node gets its bus port explicitly (cluster-port, Redis 7) so nothing assumes port + 10000 is free.
  * Needs redis-server and redis-cli (Debian: redis-server, redis-tools).
  */
 export interface RedisClusterOptions {
   /** Extra redis-server arguments for every node (e.g. the bench's AOF settings). */
   args?: string[];
+  /**
+   * Slots to give to a chosen master (index into the masters); the others are split in equal ranges as
+   * `redis-cli --cluster create` does. The cluster is then made with CLUSTER ADDSLOTSRANGE + MEET instead of redis-cli
+   * (placing slots at creation: moving them afterwards races with the cluster's config-epoch gossip).
+   */
+  slots?: Array<[slot: number, master: number]>;
+}
+
+const SLOTS = 16_384;
+
+/** Master index of every slot: equal ranges (redis-cli's split), then the overrides. */
+export function slotOwners(masters: number, overrides: Array<[number, number]> = []): number[] {
+  const owners = new Array<number>(SLOTS);
+  const per = SLOTS / masters;
+  let first = 0;
+  for (let m = 0; m < masters; m++) {
+    const last = m === masters - 1 ? SLOTS - 1 : Math.round(m * per + per - 1);
+    for (let s = first; s <= last; s++) owners[s] = m;
+    first = last + 1;
+  }
+  for (const [slot, m] of overrides) owners[slot] = m;
+  return owners;
+}
+
+/** [from, to, from, to, …] of the slots a master owns (CLUSTER ADDSLOTSRANGE arguments). */
+function rangesOf(owners: number[], m: number): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < owners.length; s++) {
+    if (owners[s] !== m) continue;
+    if (out.length && out[out.length - 1] === s - 1) out[out.length - 1] = s;
+    else out.push(s, s);
+  }
+  return out;
 }
 
 export async function startRedisCluster(masters = 3, opts: RedisClusterOptions = {}): Promise<TestRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'order-notify-cluster-'));
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
+  const buses: number[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined
       : new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); }))));
@@ -40,6 +75,7 @@ export async function startRedisCluster(masters = 3, opts: RedisClusterOptions =
       const port = await freePort();
       const bus = await freePort();
       ports.push(port);
+      buses.push(bus);
       procs.push(spawn('redis-server', [
         '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appenddirname', `appendonly-${port}`, '--cluster-node-timeout', '5000',
@@ -47,8 +83,19 @@ export async function startRedisCluster(masters = 3, opts: RedisClusterOptions =
       ], { stdio: 'ignore' }));
     }
     for (const port of ports) await waitForPing(port);
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    for (const port of ports) await waitForClusterOk(port);
+    if (opts.slots?.length) {
+      const owners = slotOwners(masters, opts.slots);
+      for (const [m, port] of ports.entries()) {
+        await withClient(port, async (c) => {
+          await c.call('CLUSTER', 'SET-CONFIG-EPOCH', m + 1); // distinct epochs: no collision to resolve
+          await c.call('CLUSTER', 'ADDSLOTSRANGE', ...rangesOf(owners, m));
+        });
+      }
+      for (let m = 1; m < masters; m++) await withClient(ports[0]!, (c) => c.call('CLUSTER', 'MEET', '127.0.0.1', ports[m]!, buses[m]!));
+    } else {
+      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    }
+    for (const port of ports) await waitForClusterOk(port, masters);
   } catch (e) {
     await stop();
     throw e;
@@ -77,5 +124,7 @@ async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 20_
 }
 
 const waitForPing = (port: number) => poll(`redis-server on ${port}`, () => withClient(port, async (c) => (await c.ping()) === 'PONG'));
-const waitForClusterOk = (port: number) => poll(`cluster_state:ok on ${port}`,
-  () => withClient(port, async (c) => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok')));
+const waitForClusterOk = (port: number, masters: number) => poll(`cluster_state:ok on ${port}`, () => withClient(port, async (c) => {
+  const info = String(await c.call('CLUSTER', 'INFO'));
+  return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}\r\n`);
+}));
