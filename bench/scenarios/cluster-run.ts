@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
+import type { OrderPaid } from '../../src/events/order-paid.js';
+import { createProducer, type OrderNotifyProducer } from '../../src/producer/producer.js';
 import { keyspace, type KeyLayout, type Keyspace } from '../../src/queues/keyspace.js';
 import { deliveryQueueNames, QUEUES } from '../../src/queues/names.js';
 import type { DeliveryProfile } from '../harness/baselines.js';
@@ -96,17 +98,14 @@ export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureO
     { label: QUEUES.orders, queues: [watch(QUEUES.orders)], want: n },
     ...VENDORS.map((v) => ({ label: v, queues: deliveryQueuesOf(v, partitions).map(watch), want: n * FOUR_RULES_DELIVERIES[v]! })),
   ];
+  let fallback: OrderNotifyProducer | undefined;
   try {
     const events = Array.from({ length: n }, (_, i) => benchEvent(run, i));
     const cpu = cpuMeter(p.children());
     const meter = clusterWorkMeter(c.masters);
     await meter.ready;
     const t0 = Date.now();
-    try {
-      await enqueueEvents(p.producer, events);
-    } catch (e) {
-      throw new Error(missingLayout(layout, 'the producer (src/producer/producer.ts, run in the bench process)', e));
-    }
+    fallback = await enqueueAll(ctx, c, p, keys, layout, events);
     const done = await waitAll(watched, stallMs, () => diagnose(c, p, keys, layout, partitions), ctx.log);
     const used = cpu.stop();
     const work = await meter.stop();
@@ -133,9 +132,34 @@ export async function measure(ctx: BenchContext, c: BenchCluster, opts: MeasureO
     };
     return { profile, work, seconds, workerCpuMs: used };
   } finally {
+    await fallback?.close();
     await Promise.all(watched.flatMap((w) => w.queues.map((q) => q.close())));
     await p.stop();
     await c.flush();
+  }
+}
+
+/**
+ * Enqueues through the pipeline's producer (prefix + keyLayout). A producer without a key-layout option keeps the
+ * orders queue under the bare prefix, which the cluster refuses (CROSSSLOT) before anything is added: then the
+ * events go through a producer given the orders queue's own prefix (keys.queuePrefix('orders')), the other way a
+ * caller can place it. Returns that producer (to close), if used.
+ */
+async function enqueueAll(ctx: BenchContext, c: BenchCluster, p: OurPipeline, keys: Keyspace, layout: KeyLayout, events: OrderPaid[]): Promise<OrderNotifyProducer | undefined> {
+  try {
+    await enqueueEvents(p.producer, events);
+    return undefined;
+  } catch (e) {
+    if (layout !== 'per-queue' || !/CROSSSLOT/i.test(String(e))) throw new Error(missingLayout(layout, 'the producer (src/producer/producer.ts, run in the bench process)', e));
+  }
+  ctx.log(`cluster ${layout}: the producer took no key layout (CROSSSLOT); enqueueing with prefix ${keys.queuePrefix(QUEUES.orders)} instead`);
+  const alt = createProducer({ clusterNodes: c.nodes, prefix: keys.queuePrefix(QUEUES.orders) });
+  try {
+    await enqueueEvents(alt, events);
+    return alt;
+  } catch (e) {
+    await alt.close();
+    throw new Error(missingLayout(layout, 'the producer (src/producer/producer.ts, run in the bench process)', e));
   }
 }
 
