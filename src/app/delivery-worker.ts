@@ -4,6 +4,7 @@ import { withVendorCallSpans } from '../delivery/vendor-call-spans.js';
 import { NO_TRACING } from '../observability/tracing.js';
 import { createVendorHttp } from '../http-client/instance.js';
 import { vendorDefinition, type VendorName } from '../vendors/registry.js';
+import { vendorGroup } from '../queues/names.js';
 
 export type { DeliveryWorker };
 
@@ -23,7 +24,7 @@ export function createVendorDeliveryWorker(deps: VendorDeliveryWorkerDeps): Deli
   const vendorConfig = definition.configFrom(config.vendors);
   if (vendorConfig === undefined && !deps.adapter) throw new Error(`${vendor} is disabled: its credentials are not configured`);
   const adapter = deps.adapter ?? definition.createAdapter({
-    config: vendorConfig!, redis: connection, prefix: config.queuePrefix,
+    config: vendorConfig!, redis: connection, prefix: config.keys.beside(vendorGroup(vendor)),
     http: createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes }),
     logger: deps.logger.child({ vendor }), metrics: withVendorCallSpans(metrics, deps.tracing ?? NO_TRACING),
   });

@@ -9,6 +9,8 @@ import { startProbeServer, type ProbeServer } from '../observability/probe-serve
 import { QueueDepthGauges } from '../observability/queue-depth.js';
 import { redisReady } from '../observability/readiness.js';
 import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
+import { allQueueNames } from '../queues/names.js';
+import { VENDORS } from '../vendors/registry.js';
 import { startComponents, WORKER_COMPONENTS, type RunningComponent } from './components.js';
 import { EXIT, StartupError } from '../runtime/exit-codes.js';
 import { checkRedis } from '../runtime/redis-checks.js';
@@ -128,7 +130,7 @@ export async function startProcess(names: readonly string[], opts: ProcessOption
       cleanups.push(() => api!.close());
       apiAddress = await listenOrFail(() => api!.listen({ host: opts.host }), config.http.port, 'HTTP_PORT');
     } else {
-      gauges = new QueueDepthGauges(metrics, worker!, config.queuePrefix);
+      gauges = new QueueDepthGauges(metrics, worker!, config.keys, allQueueNames(VENDORS, config.partitions));
       cleanups.push(() => gauges!.close());
     }
     // /metrics only ever on METRICS_PORT, never on the public API port; /healthz and /readyz here too.

@@ -57,8 +57,8 @@ export function unknownOutcomes(deps: UnknownOutcomeDeps) {
     },
 
     /** BullMQ failed the job in Redis after too many stalls: finish its record and hand-back with the reason. */
-    async stalledOut(jobId: string): Promise<void> {
-      const job = await deps.queue.getJob(jobId);
+    async stalledOut(jobId: string, queue: Queue = deps.queue): Promise<void> {
+      const job = await queue.getJob(jobId);
       if (!job) return;
       const data = parseDeliveryJob(job, deps.def);
       if (await ledger.find(data.deliveryId)) return; // acknowledged before the last stop: the record says sent

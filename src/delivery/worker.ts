@@ -5,8 +5,8 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { deliveryQueueName, deliveryQueueOf } from '../queues/names.js';
-import { deliveryJobOptions, retryingWorkerOptions } from '../queues/options.js';
+import { deliveryQueueNames, deliveryQueueOf, vendorGroup } from '../queues/names.js';
+import { deliveryJobOptions, queueAt, retryingWorkerOptions } from '../queues/options.js';
 import type { VendorDefinition } from '../vendors/types.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import { Batcher } from './batcher.js';
@@ -49,10 +49,14 @@ function answered(e: unknown): boolean {
 }
 
 export interface DeliveryWorker {
+  /** The first (or only) partition's worker and queue. */
   worker: Worker;
+  /** One worker per delivery queue partition (QUEUE_PARTITIONS; one without), sharing adapter, batcher and limiter. */
+  workers: Worker[];
   /** Vendor requests sent whose answer has not arrived yet (deliveries). */
   readonly onTheWire: number;
   queue: Queue;
+  queues: Queue[];
   adapter: VendorAdapter<unknown>;
   close(timeoutMs?: number): Promise<void>;
 }
@@ -68,16 +72,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const vendorConfig = def.configFrom(config.vendors);
   const logger = deps.logger.child({ vendor });
   const prefix = config.queuePrefix;
-  const queueName = deliveryQueueName(vendor);
+  const queueNames = deliveryQueueNames(vendor, config.partitions[vendor]);
   const tracing = deps.tracing ?? NO_TRACING;
   const telemetry = tracing.telemetry;
-  const queue = openQueue(queueName, { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger);
+  const queues = queueNames.map((name) => openQueue(name, { connection, ...queueAt(config.keys, name), defaultJobOptions: deliveryJobOptions(config), telemetry }, logger));
+  const queue = queues[0]!;
+  // The vendor's own keys (limiter, pause log, held list) live beside its delivery queue.
+  const beside = config.keys.beside(vendorGroup(vendor));
   const rateLimit = vendorConfig?.rateLimit ?? { max: 10, durationMs: 1_000 };
-  const limiter = new VendorRateLimiter(connection, prefix, vendor, rateLimit);
+  const limiter = new VendorRateLimiter(connection, beside, vendor, rateLimit);
   // Ledger entries and attempt markers live beside the delivery's queue (partition): one slot with its record.
   const ledgerPrefix = (deliveryId: string) => config.keys.beside(deliveryQueueOf(vendor, deliveryId, config.partitions[vendor] ?? 1));
   const ledger = new DeliveryLedger(connection, ledgerPrefix, Math.max(config.idempotencyWindowMs, config.jobs.keepFailedMs));
-  const unknown = unknownOutcomes({ vendor, def, config, queue, ledger, held: new HeldDeliveries(connection, prefix), records, metrics, logger });
+  const unknown = unknownOutcomes({ vendor, def, config, queue, ledger, held: new HeldDeliveries(connection, beside), records, metrics, logger });
   /** Acknowledged deliveries whose ledger write ran past LEDGER_WRITE_RETRY: written as soon as Redis takes writes. */
   const unrecorded = new UnrecordedAcks(ledger, ({ delivery, entry }) => records.update(delivery.orderId, delivery.deliveryId, {
     vendor, ruleId: delivery.ruleId, status: 'sent', vendorMessageId: entry.vendorMessageId, sentAt: entry.acknowledgedAt,
@@ -165,8 +172,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       defaultPauseMs: config.delivery.defaultRateLimitPauseMs,
       async pause(ms) {
         await limiter.pause(ms);
-        await queue.rateLimit(ms);
-        await logPause(connection, prefix, vendor, ms);
+        await Promise.all(queues.map((q) => q.rateLimit(ms))); // every partition: the limit is the vendor's
+        await logPause(connection, beside, vendor, ms);
         logger.warn({ ...base, pauseMs: ms }, 'vendor rate limit hit; pausing this vendor');
         return 'requeue'; // back to wait; does not use up an attempt
       },
@@ -261,33 +268,39 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     return { vendorMessageId: outcome.vendorMessageId };
   }
 
-  const worker = openWorker(queueName, process, {
+  // One worker per partition in this process; DELIVERY_CONCURRENCY is shared out between them.
+  const workers = queueNames.map((name) => openWorker(name, process, {
     connection,
-    prefix,
-    concurrency: config.delivery.concurrency,
+    ...queueAt(config.keys, name),
+    concurrency: Math.ceil(config.delivery.concurrency / queueNames.length),
     autorun: deps.autorun ?? true,
     telemetry,
     // Completed and failed jobs per minute, kept by BullMQ for a day: the timeline page's health strip reads them.
     metrics: { maxDataPoints: 24 * 60 },
     ...retryingWorkerOptions(config),
-  }, logger);
+  }, logger));
+  const worker = workers[0]!;
 
-  // A job whose worker died more than maxStalledCount times fails inside Redis: finish its record and hand-back.
-  const events = watchStalledOut({ queueName, connection, prefix, autorun: deps.autorun ?? true, logger, onStalledOut: unknown.stalledOut });
+  // A job whose worker died more than maxStalledCount times is failed by BullMQ alone: finish its record and hand-back.
+  const stalled = watchStalledOut({
+    queues, connection, everyMs: config.locks.stalledIntervalMs, autorun: deps.autorun ?? true, logger, onStalledOut: unknown.stalledOut,
+  });
 
   return {
     worker,
+    workers,
     get onTheWire() { return onTheWire; },
     queue,
+    queues,
     adapter,
     async close(timeoutMs = config.shutdownTimeoutMs) {
-      await closeWorker(worker, timeoutMs, logger);
+      await Promise.all(workers.map((w) => closeWorker(w, timeoutMs, logger)));
       // Requests still without an answer keep their attempt marker: the re-run treats them as unknown outcomes.
       if (onTheWire > 0) logger.warn({ deliveries: onTheWire }, 'shutting down with vendor requests on the wire; their outcome is marked unknown');
       await unrecorded.close(); // last chance for acknowledged deliveries Redis refused to record
-      await events.close();
+      await stalled.close();
       await adapter.close?.();
-      await queue.close();
+      await Promise.all(queues.map((q) => q.close()));
     },
   };
 }

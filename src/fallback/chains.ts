@@ -5,8 +5,8 @@ import type { DeliveryJobData } from '../delivery/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeliveryRecord, OrderRecords, RecordListener } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
-import { deliveryJobOptions, retention } from '../queues/options.js';
+import { deliveryQueueOf, JOB_NAMES, QUEUES } from '../queues/names.js';
+import { deliveryJobOptions, queueAt, retention } from '../queues/options.js';
 import { openQueue } from '../queues/open-queue.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Tracing } from '../observability/tracing.js';
@@ -41,7 +41,7 @@ export class FallbackChains {
   readonly now: () => number;
 
   constructor(private readonly deps: FallbackChainsDeps) {
-    this.store = new ChainStore(deps.connection, deps.config.queuePrefix, deps.config.orderRetentionMs, deps.fireLeaseMs);
+    this.store = new ChainStore(deps.connection, deps.config.keys.beside(QUEUES.fallbackDeadlines), deps.config.orderRetentionMs, deps.fireLeaseMs);
     this.logger = deps.logger.child({ component: 'fallback' });
     this.now = deps.now ?? Date.now;
   }
@@ -154,15 +154,16 @@ export class FallbackChains {
       ...(held.scheduledFor ? { scheduledFor: held.scheduledFor } : {}),
     });
     if (!isVendorName(next.vendor)) throw new Error(`fallback ${next.rule} names unknown vendor ${next.vendor}`);
-    await this.deliveryQueue(next.vendor).add(JOB_NAMES.delivery, job, { jobId: job.deliveryId, delay: held.delayMs > 0 ? held.delayMs : undefined });
+    await this.deliveryQueue(next.vendor, job.deliveryId).add(JOB_NAMES.delivery, job, { jobId: job.deliveryId, delay: held.delayMs > 0 ? held.delayMs : undefined });
     await this.store.markEnqueued(orderId, next.head, next.step, from);
     this.deps.metrics.fallbacks.inc({ rule: next.rule, outcome: 'fired' });
     if (held.scheduledFor) this.deps.metrics.heldByQuietHours.inc({ vendor: next.vendor });
     this.logger.info({ orderId, chain: next.head, rule: next.rule, because: next.firedBecause, scheduledFor: held.scheduledFor }, 'fallback fired');
   }
 
-  private deliveryQueue(vendor: VendorName): Queue {
-    const name = deliveryQueueName(vendor);
+  /** The vendor's delivery queue, or the partition the delivery belongs to (the fan-out picks the same one). */
+  private deliveryQueue(vendor: VendorName, deliveryId: string): Queue {
+    const name = deliveryQueueOf(vendor, deliveryId, this.deps.config.partitions[vendor]);
     return this.queue(name, () => deliveryJobOptions(this.deps.config));
   }
 
@@ -174,7 +175,7 @@ export class FallbackChains {
     let q = this.queues.get(name);
     if (!q) {
       q = openQueue(name, {
-        connection: this.deps.connection, prefix: this.deps.config.queuePrefix, defaultJobOptions: options(), telemetry: this.deps.tracing?.telemetry,
+        connection: this.deps.connection, ...queueAt(this.deps.config.keys, name), defaultJobOptions: options(), telemetry: this.deps.tracing?.telemetry,
       }, this.logger);
       this.queues.set(name, q);
     }

@@ -7,9 +7,9 @@ import { orderPaidSchema } from '../events/order-paid.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { deliveryQueueName, JOB_NAMES, QUEUES } from '../queues/names.js';
-import { deliveryJobOptions, lockOptions } from '../queues/options.js';
-import { addJobs } from '../queues/add-jobs.js';
+import { deliveryQueueNames, deliveryQueueOf, JOB_NAMES, QUEUES } from '../queues/names.js';
+import { deliveryJobOptions, lockOptions, queueAt } from '../queues/options.js';
+import { addJobs, type JobToAdd } from '../queues/add-jobs.js';
 import { deliveryId } from '../queues/job-ids.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -50,17 +50,27 @@ export interface FanoutResult {
 export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(timeoutMs?: number): Promise<void> } {
   const { config, routes, connection, records, metrics } = deps;
   const logger = deps.logger.child({ worker: 'fanout' });
-  const prefix = config.queuePrefix;
   const enabled = new Set<string>(enabledVendors(config.vendors));
   const tracing = deps.tracing ?? NO_TRACING;
   // With tracing on, BullMQ carries the order's trace context into each delivery job it adds here.
   const telemetry = tracing.telemetry;
-  const chainStore = new ChainStore(connection, prefix, config.orderRetentionMs);
+  const chainStore = new ChainStore(connection, config.keys.beside(QUEUES.fallbackDeadlines), config.orderRetentionMs);
   const windows = { timeZone: config.sendWindow.defaultTimeZone, spreadMs: config.sendWindow.spreadMs };
   const clock = deps.now ?? Date.now;
-  const deliveryQueues = new Map<VendorName, Queue>(
-    VENDORS.map((v) => [v, openQueue(deliveryQueueName(v), { connection, prefix, defaultJobOptions: deliveryJobOptions(config), telemetry }, logger)]),
-  );
+  // Every vendor's delivery queue, or each of its partitions (QUEUE_PARTITIONS), by queue name.
+  const deliveryQueues = new Map<string, Queue>(VENDORS.flatMap((v) => deliveryQueueNames(v, config.partitions[v]).map((name) => [
+    name, openQueue(name, { connection, ...queueAt(config.keys, name), defaultJobOptions: deliveryJobOptions(config), telemetry }, logger),
+  ] as const)));
+
+  /** A vendor's delivery jobs, each into its queue or partition (a stable hash of its id: a retried fan-out picks the same). */
+  async function addDeliveries(vendor: VendorName, jobs: Array<JobToAdd & { opts: { jobId: string } }>): Promise<void> {
+    const byQueue = new Map<string, typeof jobs>();
+    for (const job of jobs) {
+      const name = deliveryQueueOf(vendor, job.opts.jobId, config.partitions[vendor]);
+      byQueue.set(name, [...(byQueue.get(name) ?? []), job]);
+    }
+    await Promise.all([...byQueue].map(([name, list]) => addJobs(deliveryQueues.get(name)!, list)));
+  }
 
   // The concurrent fan-outs of this worker share one record-script call (group commit, runtime/coalesce.ts).
   const receive = coalescing((orders: ReceivedOrder[]) => records.receiveOrders(orders), 200);
@@ -109,7 +119,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     await receive({ orderId: event.orderId, at: new Date(job.timestamp), deliveries: writes, extraGroups: laterLinks });
     for (const [vendor, list] of byVendor) {
       const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
-      await addJobs(deliveryQueues.get(vendor)!, jobs);
+      await addDeliveries(vendor, jobs);
     }
     logger.info({ orderId: event.orderId, queued: result.queued.length, skipped: result.skipped.length, rejected: result.rejected.length }, 'order fanned out');
     return result;
@@ -141,7 +151,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   }
 
   const worker = openWorker(QUEUES.orders, process, {
-    connection, prefix, concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry, ...lockOptions(config),
+    connection, ...queueAt(config.keys, QUEUES.orders), concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry, ...lockOptions(config),
   }, logger);
   return {
     worker,

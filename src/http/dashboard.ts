@@ -5,6 +5,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { RedisConnection } from '../queues/connection.js';
+import type { Keyspace } from '../queues/keyspace.js';
+import { queueAt } from '../queues/options.js';
 import { allQueueNames } from '../queues/names.js';
 import { VENDORS } from '../vendors/registry.js';
 import type { Logger } from '../runtime/logger.js';
@@ -18,7 +20,10 @@ const AUDIT_MAX_IDS = 500;
 
 export interface DashboardOptions {
   connection: RedisConnection;
-  prefix: string;
+  /** Where each queue lives (REDIS_KEY_LAYOUT). */
+  keys: Keyspace;
+  /** Delivery-queue partitions: the board lists every one. */
+  partitions?: Readonly<Record<string, number>>;
   /** The read-only user, and the optional operator. */
   users: ReadonlyArray<BasicUser<DashboardRole>>;
   redactor: Redactor;
@@ -40,8 +45,8 @@ interface BoardQueue { getJob(id: string): Promise<{ getState(): Promise<string>
  * failure texts are scrubbed too.
  */
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<{ close(): Promise<void> }> {
-  const queues = (opts.queueNames ?? allQueueNames(VENDORS)).map((name) => {
-    const queue = new Queue(name, { connection: opts.connection, prefix: opts.prefix });
+  const queues = (opts.queueNames ?? allQueueNames(VENDORS, opts.partitions)).map((name) => {
+    const queue = new Queue(name, { connection: opts.connection, ...queueAt(opts.keys, name) });
     queue.on('error', () => {}); // the board answers 500 for that request; the process stays up
     return queue;
   });

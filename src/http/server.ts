@@ -10,6 +10,8 @@ import { QueueDepthGauges } from '../observability/queue-depth.js';
 import { checkReady, redisReady } from '../observability/readiness.js';
 import { createProducer, RedisUnavailableError } from '../producer/producer.js';
 import { createRedis, type RedisConnection } from '../queues/connection.js';
+import { allQueueNames, QUEUES } from '../queues/names.js';
+import { VENDORS } from '../vendors/registry.js';
 import type { Logger } from '../runtime/logger.js';
 import { Redactor } from '../runtime/redact.js';
 import { NO_TRACING, type Tracing } from '../observability/tracing.js';
@@ -68,11 +70,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const connection = opts.connection ?? createRedis(config.redis, 'producer');
   if (ownsConnection) connection.on('error', () => {}); // surfaces as 503 and in /readyz
   const producer = createProducer({
-    connection, prefix: config.queuePrefix, idempotencyWindowMs: config.idempotencyWindowMs,
+    connection, prefix: config.keys.queuePrefix(QUEUES.orders), idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
     tracing: opts.tracing ?? NO_TRACING,
   });
-  const gauges = opts.queueGauges === false ? undefined : new QueueDepthGauges(metrics, connection, config.queuePrefix);
+  const gauges = opts.queueGauges === false ? undefined : new QueueDepthGauges(metrics, connection, config.keys, allQueueNames(VENDORS, config.partitions));
   let stopping = false;
 
   // maxParamLength: an order id may be 200 characters, each up to 12 once percent-encoded (GET /v1/orders/{id}).
@@ -154,7 +156,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   // No /metrics here: it is served on METRICS_PORT (see app/worker-process.ts), never on the public API port.
 
   const dashboard = credentials.dashboard
-    ? await registerDashboard(app, { connection, prefix: config.queuePrefix, users: dashboardUsers(credentials), redactor, logger, limiter })
+    ? await registerDashboard(app, { connection, keys: config.keys, partitions: config.partitions, users: dashboardUsers(credentials), redactor, logger, limiter })
     : undefined;
   // The order timeline page (docs/timeline.md) sits behind the same login as the board.
   const timeline = credentials.dashboard

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HistoryEntry } from '../orders/history.js';
-import type { Keyspace } from '../queues/keyspace.js';
+import { keyspace, type Keyspace } from '../queues/keyspace.js';
 import { OrderRecords, type OrderRecord } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import type { Redactor } from '../runtime/redact.js';
@@ -13,8 +13,9 @@ export const TIMELINE_PATH = '/admin/orders';
 
 export interface TimelineOptions {
   connection: RedisConnection;
+  /** Order records and history (where the order's own keys live). */
   prefix: string;
-  /** Where records live (default: everything under `prefix`, the single layout). */
+  /** Where records, queues and the vendors' keys live (default: everything under `prefix`, the single layout). */
   keys?: Keyspace;
   partitions?: Readonly<Record<string, number>>;
   orderRetentionMs: number;
@@ -41,7 +42,7 @@ const HEADERS = {
  */
 export async function registerTimeline(app: FastifyInstance, opts: TimelineOptions): Promise<{ close(): Promise<void> }> {
   const records = new OrderRecords(opts.connection, opts.keys ?? opts.prefix, opts.orderRetentionMs, [], { partitions: opts.partitions });
-  const health = new VendorHealthReader(opts.connection, opts.prefix);
+  const health = new VendorHealthReader(opts.connection, opts.keys ?? keyspace(opts.prefix), opts.partitions);
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireBasic(opts.users, { limiter: opts.limiter }));

@@ -3,7 +3,9 @@ import { PendingMessages } from '../vendors/twin24/correlation/pending.js';
 import { recentPauses } from '../delivery/pause-log.js';
 import { vendorPauseKey } from '../delivery/rate-limiter.js';
 import type { RedisConnection } from '../queues/connection.js';
-import { deliveryQueueName } from '../queues/names.js';
+import type { Keyspace } from '../queues/keyspace.js';
+import { deliveryQueueNames, vendorGroup } from '../queues/names.js';
+import { queueAt } from '../queues/options.js';
 import { VENDORS } from '../vendors/registry.js';
 
 /** Minutes shown in the per-minute bars. */
@@ -38,31 +40,40 @@ export interface HealthSnapshot {
  * Twin24 pending set.
  */
 export class VendorHealthReader {
-  private readonly queues = new Map<string, Queue>();
+  /** Each vendor's delivery queues: one, or every partition (the strip shows the vendor's sum). */
+  private readonly queues = new Map<string, Queue[]>();
   private readonly pending: PendingMessages;
 
-  constructor(private readonly connection: RedisConnection, private readonly prefix: string) {
+  constructor(private readonly connection: RedisConnection, private readonly keys: Keyspace, partitions: Readonly<Record<string, number>> = {}) {
     for (const vendor of VENDORS) {
-      const queue = new Queue(deliveryQueueName(vendor), { connection, prefix });
-      queue.on('error', () => {}); // the page answers 503 for that request; the process stays up
-      this.queues.set(vendor, queue);
+      this.queues.set(vendor, deliveryQueueNames(vendor, partitions[vendor]).map((name) => {
+        const queue = new Queue(name, { connection, ...queueAt(keys, name) });
+        queue.on('error', () => {}); // the page answers 503 for that request; the process stays up
+        return queue;
+      }));
     }
-    this.pending = new PendingMessages(connection, prefix);
+    this.pending = new PendingMessages(connection, keys.beside(vendorGroup('twin24')));
   }
 
   async read(now = Date.now()): Promise<HealthSnapshot> {
-    const vendors = await Promise.all([...this.queues].map(async ([vendor, queue]): Promise<VendorHealth> => {
-      const [sent, failed, counts, pausedForMs, pauses] = await Promise.all([
-        queue.getMetrics('completed', 0, HEALTH_MINUTES - 1),
-        queue.getMetrics('failed', 0, HEALTH_MINUTES - 1),
-        queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
-        this.connection.pttl(vendorPauseKey(this.prefix, vendor)),
-        recentPauses(this.connection, this.prefix, vendor, now),
+    const vendors = await Promise.all([...this.queues].map(async ([vendor, queues]): Promise<VendorHealth> => {
+      const beside = this.keys.beside(vendorGroup(vendor));
+      const [perQueue, pausedForMs, pauses] = await Promise.all([
+        Promise.all(queues.map((queue) => Promise.all([
+          queue.getMetrics('completed', 0, HEALTH_MINUTES - 1),
+          queue.getMetrics('failed', 0, HEALTH_MINUTES - 1),
+          queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
+        ]))),
+        this.connection.pttl(vendorPauseKey(beside, vendor)),
+        recentPauses(this.connection, beside, vendor, now),
       ]);
+      const counts: Record<string, number> = {};
+      for (const [, , c] of perQueue) for (const [state, n] of Object.entries(c)) counts[state] = (counts[state] ?? 0) + n;
+      const sum = (lists: number[][]) => lists.reduce((acc, l) => acc.map((v, i) => v + (l[i] ?? 0)));
       return {
         vendor,
-        sentPerMinute: perMinute(sent, now),
-        failedPerMinute: perMinute(failed, now),
+        sentPerMinute: sum(perQueue.map(([sent]) => perMinute(sent, now))),
+        failedPerMinute: sum(perQueue.map(([, failed]) => perMinute(failed, now))),
         pausedForMs: Math.max(0, pausedForMs),
         pausesLastHour: pauses.length,
         depth: { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 },
@@ -81,7 +92,7 @@ export class VendorHealthReader {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.queues.values()].flat().map((q) => q.close()));
   }
 }
 

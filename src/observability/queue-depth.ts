@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from '../queues/connection.js';
+import type { Keyspace } from '../queues/keyspace.js';
+import { queueAt } from '../queues/options.js';
 import { allQueueNames } from '../queues/names.js';
 import { refreshBacklogGauges } from './backlog-gauges.js';
 import { VENDORS } from '../vendors/registry.js';
@@ -32,12 +34,13 @@ export class QueueDepthGauges {
   constructor(
     private readonly metrics: Metrics,
     private readonly connection: RedisConnection,
-    private readonly prefix: string,
+    private readonly keys: Keyspace,
+    /** Every queue (pass config.partitions so each delivery-queue partition is reported under its own name). */
     names: readonly string[] = allQueueNames(VENDORS),
     private readonly maxAgeMs = QUEUE_COUNTS_MAX_AGE_MS,
   ) {
     this.queues = names.map((name) => {
-      const q = new Queue(name, { connection, prefix });
+      const q = new Queue(name, { connection, ...queueAt(keys, name) });
       q.on('error', () => {}); // reported through order_notify_redis_up and /readyz
       return q;
     });
@@ -64,7 +67,7 @@ export class QueueDepthGauges {
         const [counts, [oldest]] = await Promise.all([q.getJobCounts(...JOB_STATES), q.getJobs(['wait'], 0, 0, true)]);
         return { queue: q.name, counts, oldest };
       }));
-      const [all] = await Promise.race([Promise.all([read, refreshBacklogGauges(this.metrics, this.connection, this.prefix, now)]), deadline]);
+      const [all] = await Promise.race([Promise.all([read, refreshBacklogGauges(this.metrics, this.connection, this.keys, now)]), deadline]);
       for (const { queue, counts, oldest } of all) {
         for (const state of JOB_STATES) this.metrics.queueJobs.set({ queue, state }, counts[state] ?? 0);
         this.metrics.queueOldestWaitingSeconds.set({ queue }, oldest ? Math.max(0, (now - oldest.timestamp) / 1_000) : 0);

@@ -5,7 +5,7 @@ import type { RedisConnection } from '../queues/connection.js';
 import type { Logger } from '../runtime/logger.js';
 import { QUEUES, recordGroups } from '../queues/names.js';
 import { VENDORS } from '../vendors/registry.js';
-import { retention } from '../queues/options.js';
+import { queueAt, retention } from '../queues/options.js';
 import { DELIVERY_STATUSES, FINAL_STATUSES, notificationId, type DeliveryRecord, OrderRecords, type RecordListener } from './record.js';
 import { HandbackRelay, NOTIFICATIONS_TYPE } from './handback-relay.js';
 import { openQueue } from '../queues/open-queue.js';
@@ -158,10 +158,10 @@ export function createResultsHandback(opts: {
 }): ResultsHandback {
   const { config, connection, logger, records } = opts;
   const resultsQueue = config.results.queueEnabled
-    ? openQueue(QUEUES.results, { connection, prefix: config.keys.queuePrefix(QUEUES.results), defaultJobOptions: resultsJobOptions(config) }, logger)
+    ? openQueue(QUEUES.results, { connection, ...queueAt(config.keys, QUEUES.results), defaultJobOptions: resultsJobOptions(config) }, logger)
     : undefined;
   const webhookQueue = config.results.webhookUrl
-    ? openQueue(QUEUES.webhook, { connection, prefix: config.keys.queuePrefix(QUEUES.webhook), defaultJobOptions: { attempts: config.delivery.attempts, ...retention(config) } }, logger)
+    ? openQueue(QUEUES.webhook, { connection, ...queueAt(config.keys, QUEUES.webhook), defaultJobOptions: { attempts: config.delivery.attempts, ...retention(config) } }, logger)
     : undefined;
   let lastTrimCheck = 0;
 

@@ -7,7 +7,7 @@ import { issuesText } from '../events/zod-issues.js';
 import { classifyHttpFailure, classifyStatus } from '../http-client/classify.js';
 import { isSuccess, request } from '../http-client/request.js';
 import { QUEUES } from '../queues/names.js';
-import { retryingWorkerOptions } from '../queues/options.js';
+import { queueAt, retryingWorkerOptions } from '../queues/options.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -47,9 +47,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
   if (!webhookUrl || !webhookSecret) throw new Error('results-webhook needs RESULTS_WEBHOOK_URL and RESULTS_WEBHOOK_SECRET');
   const signers: WebhookSigner[] = webhookSigners(webhookSecret);
   const logger = deps.logger.child({ worker: TARGET, host: new URL(webhookUrl).host });
-  const prefix = config.queuePrefix;
   const http = createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes });
-  const queue = openQueue(QUEUES.webhook, { connection, prefix }, logger);
+  const queue = openQueue(QUEUES.webhook, { connection, ...queueAt(config.keys, QUEUES.webhook) }, logger);
 
   /**
    * A job carries one notification or a batch (RESULTS_BATCH_MAX). Each is one POST; a batch's are posted a few at a
@@ -116,7 +115,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
 
   const worker = openWorker(QUEUES.webhook, process, {
     connection,
-    prefix,
+    ...queueAt(config.keys, QUEUES.webhook),
     concurrency: 16,
     autorun: deps.autorun ?? true,
     ...retryingWorkerOptions(config),

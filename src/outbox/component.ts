@@ -4,6 +4,7 @@ import type { Tracing } from '../observability/tracing.js';
 import { redisReady } from '../observability/readiness.js';
 import { OrderNotifyProducer } from '../producer/producer.js';
 import { createRedis, waitReady } from '../queues/connection.js';
+import { QUEUES } from '../queues/names.js';
 import type { Logger } from '../runtime/logger.js';
 import { OutboxMetrics } from './metrics.js';
 import { OutboxRelay } from './relay.js';
@@ -29,7 +30,7 @@ export async function startOutboxRelay(deps: { config: AppConfig & { outbox: Out
   });
   const connection = createRedis(config.redis, 'producer');
   const producer = new OrderNotifyProducer({
-    connection, prefix: config.queuePrefix, idempotencyWindowMs: config.idempotencyWindowMs,
+    connection, prefix: config.keys.queuePrefix(QUEUES.orders), idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
     tracing: deps.tracing, // each relayed order starts its trace here, as an ingested one does in the API
   });

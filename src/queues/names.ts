@@ -28,9 +28,20 @@ export const JOB_NAMES = {
   fallbackSweep: 'fallback.sweep',
 } as const;
 
-/** Every queue, given the vendors (pass the registry's VENDORS). */
-export function allQueueNames(vendors: readonly string[]): string[] {
-  return [QUEUES.orders, ...vendors.map(deliveryQueueName), QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines];
+/** Every queue, given the vendors (pass the registry's VENDORS) and their partitions (config.partitions). */
+export function allQueueNames(vendors: readonly string[], partitions: Readonly<Record<string, number>> = {}): string[] {
+  return [
+    QUEUES.orders, ...vendors.flatMap((v) => deliveryQueueNames(v, partitions[v])),
+    QUEUES.correlate, QUEUES.results, QUEUES.webhook, QUEUES.fallbackDeadlines,
+  ];
+}
+
+/**
+ * The group a vendor's own keys live beside (rate limiter, pause log, held deliveries, credentials, tokens, the
+ * Twin24 pending set): its delivery queue's name, also when the queue is partitioned (one limiter per vendor).
+ */
+export function vendorGroup(vendor: string): string {
+  return deliveryQueueName(vendor);
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { DefaultJobOptions, WorkerOptions } from 'bullmq';
+import type { DefaultJobOptions, QueueOptions, WorkerOptions } from 'bullmq';
 import { jitteredBackoff } from './backoff.js';
 import type { AppConfig } from '../config/env.js';
+import type { Keyspace } from './keyspace.js';
 
 /** Retention so Redis does not grow forever (BullMQ keeps finished jobs forever by default). */
 export function retention(config: Pick<AppConfig, 'jobs'>): Pick<DefaultJobOptions, 'removeOnComplete' | 'removeOnFail'> {
@@ -46,4 +47,12 @@ export function retryingWorkerOptions(config: Pick<AppConfig, 'delivery'> & Part
 export function lockOptions(config: Partial<Pick<AppConfig, 'locks'>>): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
   if (!config.locks) return {};
   return { lockDuration: config.locks.lockDurationMs, stalledInterval: config.locks.stalledIntervalMs, maxStalledCount: config.locks.maxStalledCount };
+}
+
+/**
+ * Where a queue's keys live: every BullMQ Queue, Worker and reader of ours opens a queue through this, so the
+ * REDIS_KEY_LAYOUT decides one place (src/queues/keyspace.ts).
+ */
+export function queueAt(keys: Keyspace, queue: string): Pick<QueueOptions, 'prefix'> {
+  return { prefix: keys.queuePrefix(queue) };
 }

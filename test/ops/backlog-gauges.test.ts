@@ -4,6 +4,7 @@ import { PendingMessages } from '../../src/vendors/twin24/correlation/pending.js
 import { VendorRateLimiter } from '../../src/delivery/rate-limiter.js';
 import { DROPPED_DEFAULT_METRICS, Metrics } from '../../src/observability/metrics.js';
 import { QueueDepthGauges } from '../../src/observability/queue-depth.js';
+import { keyspace } from '../../src/queues/keyspace.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { testConfig } from '../support/config.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -23,7 +24,7 @@ describe('queue age, vendor pause and correlator backlog gauges', () => {
     connection = createRedis(testConfig(redis.url).redis, 'worker');
     queue = new Queue('deliver-metabot', { connection, prefix });
     // Max age 0: every scrape reads Redis, so each test sees what it just wrote.
-    gauges = new QueueDepthGauges(metrics, connection, prefix, undefined, 0);
+    gauges = new QueueDepthGauges(metrics, connection, keyspace(prefix), undefined, 0);
   });
   afterAll(async () => {
     await gauges?.close();

@@ -40,7 +40,7 @@ describe('/metrics of a worker process', () => {
     });
     delivery = createVendorDeliveryWorker({ vendor: 'mantago', config, connection, records, metrics, logger: pino({ level: 'silent' }), adapter });
     // Counts uncached here: this test watches them move from one scrape to the next.
-    gauges = new QueueDepthGauges(metrics, connection, config.queuePrefix, undefined, 0);
+    gauges = new QueueDepthGauges(metrics, connection, config.keys, undefined, 0);
     probes = await startProbeServer({ port: 0, host: '127.0.0.1', metrics, ready: async () => {} });
   });
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { QueueDepthGauges } from '../../src/observability/queue-depth.js';
+import { keyspace } from '../../src/queues/keyspace.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -27,7 +28,7 @@ describe('queue counts on /metrics', () => {
 
   it('are read from Redis at most once per max age: scrapes in between (and concurrent ones) share the last read', async () => {
     const metrics = new Metrics();
-    const gauges = new QueueDepthGauges(metrics, connection, prefix, undefined, 60_000);
+    const gauges = new QueueDepthGauges(metrics, connection, keyspace(prefix), undefined, 60_000);
     let reads = 0;
     const refresh = gauges.refresh.bind(gauges);
     gauges.refresh = async (t?: number) => { reads++; return refresh(t); };
@@ -41,7 +42,7 @@ describe('queue counts on /metrics', () => {
       await gauges.close();
     }
     const fresh = new Metrics();
-    const uncached = new QueueDepthGauges(fresh, connection, prefix, undefined, 0);
+    const uncached = new QueueDepthGauges(fresh, connection, keyspace(prefix), undefined, 0);
     expect(waiting(await fresh.scrape())).toBe(1);
     await uncached.close();
   });
@@ -49,7 +50,7 @@ describe('queue counts on /metrics', () => {
   it('counts as due what a worker should take within the horizon: waiting + delayed due soon, not delayed for later', async () => {
     const dueQueue = new Queue(QUEUES.orders, { connection: { url: redis.url }, prefix: 'qdue' });
     const metrics = new Metrics();
-    const gauges = new QueueDepthGauges(metrics, connection, 'qdue', [QUEUES.orders], 0);
+    const gauges = new QueueDepthGauges(metrics, connection, keyspace('qdue'), [QUEUES.orders], 0);
     try {
       await dueQueue.add('now', {});
       await dueQueue.add('retry-soon', {}, { delay: 5_000 });

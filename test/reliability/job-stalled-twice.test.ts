@@ -12,9 +12,9 @@ import { waitFor } from '../support/wait.js';
 import { deliveryCounts, ROUTES_FILE, uniquePrefix, useReliabilityRig, workerEnv } from './harness.js';
 
 /**
- * A job whose worker is SIGKILLed twice while it is active (MAX_STALLED_COUNT 1) is failed by BullMQ's stalled-job
- * check in Lua, without any of our code running for it. The third worker hears the failure on the queue's event
- * stream and finishes the order record and the hand-back: failed, with the reason.
+ * A job whose worker is SIGKILLed twice while it is active (MAX_STALLED_COUNT 1) is failed by BullMQ (its stalled
+ * check marks it, the third worker fails it on pick-up) without any of our code running for it. The third worker's
+ * periodic look at the failed set finds it and finishes the order record and the hand-back: failed, with the reason.
  */
 describe('a job killed twice while active', () => {
   const rig = useReliabilityRig();

@@ -6,6 +6,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { createProducer } from '../../src/producer/producer.js';
 import { createRedis, type RedisConnection } from '../../src/queues/connection.js';
+import { QUEUES } from '../../src/queues/names.js';
 
 /** The front half of the system for a test: producer + fan-out worker on a private Redis and prefix. */
 export function startFrontHalf(config: AppConfig, routes: Route[] = loadRoutesFile('config/routes.example.yaml')) {
@@ -13,7 +14,8 @@ export function startFrontHalf(config: AppConfig, routes: Route[] = loadRoutesFi
   const metrics = new Metrics({ defaultMetrics: false });
   const logger = pino({ level: 'silent' });
   const records = new OrderRecords(connection, config.queuePrefix, config.orderRetentionMs);
-  const producer = createProducer({ redisUrl: config.redis.url, prefix: config.queuePrefix });
+  // The producer's prefix is the orders queue's (REDIS_KEY_LAYOUT): where the fan-out worker reads.
+  const producer = createProducer({ redisUrl: config.redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
   const fanout = createFanoutWorker({ config, routes, connection, records, metrics, logger });
   return {
     connection, metrics, logger, records, producer, fanout,

@@ -2,15 +2,17 @@ import { Queue } from 'bullmq';
 import type { AppConfig } from '../../config/env.js';
 import { RedisUnavailableError } from '../../producer/producer.js';
 import { createRedis, waitReady } from '../../queues/connection.js';
-import { deliveryQueueName } from '../../queues/names.js';
+import { deliveryQueueNames } from '../../queues/names.js';
+import { queueAt } from '../../queues/options.js';
 import type { Redactor } from '../../runtime/redact.js';
 import { isVendorName, VENDORS, type VendorName } from '../../vendors/registry.js';
 import { cliConfig, UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 
+/** One delivery queue; a partitioned vendor has one entry per partition. */
 export interface DeliveryQueue { vendor: VendorName; queue: Queue }
 
-/** Opens the delivery queue of one vendor (or all), failing fast when Redis is away, and closes them after. */
+/** Opens the delivery queues (every partition) of one vendor (or all), failing fast when Redis is away, and closes them after. */
 export async function withDeliveryQueues<T>(
   io: CliIO, vendor: string | undefined,
   work: (queues: DeliveryQueue[], ctx: { config: AppConfig; redactor: Redactor }) => Promise<T>,
@@ -21,7 +23,10 @@ export async function withDeliveryQueues<T>(
   connection.on('error', () => {});
   try {
     await waitReady(connection, 3_000).catch((e: unknown) => { throw new RedisUnavailableError(e); });
-    const queues = (vendor ? [vendor] : VENDORS).map((v) => ({ vendor: v, queue: new Queue(deliveryQueueName(v), { connection, prefix: ctx.config.queuePrefix }) }));
+    const { keys, partitions } = ctx.config;
+    const queues = (vendor ? [vendor] : VENDORS).flatMap((v) => deliveryQueueNames(v, partitions[v]).map((name) => ({
+      vendor: v, queue: new Queue(name, { connection, ...queueAt(keys, name) }),
+    })));
     try {
       return await work(queues, ctx);
     } finally {

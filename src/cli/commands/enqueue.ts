@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createProducer } from '../../producer/producer.js';
+import { QUEUES } from '../../queues/names.js';
 import { EXIT, type ExitCode } from '../../runtime/exit-codes.js';
 import { cliConfig, UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
@@ -19,7 +20,7 @@ export async function enqueueCommand(io: CliIO, source: string, opts: { json?: b
 
   const { config } = cliConfig(io);
   const producer = createProducer({
-    redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.queuePrefix,
+    redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.keys.queuePrefix(QUEUES.orders),
     idempotencyWindowMs: config.idempotencyWindowMs, keepCompletedMs: config.jobs.keepCompletedMs,
     keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
   });

@@ -5,14 +5,21 @@ import { createResultsHandback, recordsFor } from '../../orders/handback.js';
 import { OrderRecords } from '../../orders/record.js';
 import { RedisUnavailableError } from '../../producer/producer.js';
 import { createRedis, waitReady, type RedisConnection } from '../../queues/connection.js';
-import { deliveryQueueName, JOB_NAMES } from '../../queues/names.js';
-import { deliveryJobOptions } from '../../queues/options.js';
+import { distinctPrefixes } from '../../queues/keyspace.js';
+import { deliveryQueueOf, JOB_NAMES, vendorGroup } from '../../queues/names.js';
+import { deliveryJobOptions, queueAt } from '../../queues/options.js';
+import { VENDORS } from '../../vendors/registry.js';
 import { EXIT, type ExitCode } from '../../runtime/exit-codes.js';
 import { createLogger } from '../../runtime/logger.js';
 import type { AppConfig } from '../../config/env.js';
 import { cliConfig, UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { formatTable } from '../table.js';
+
+/** The held lists to look at: each vendor's lives beside its delivery queue (one list in the single layout). */
+function heldStores(connection: RedisConnection, config: AppConfig, vendor?: string): HeldDeliveries[] {
+  return distinctPrefixes(config.keys, (vendor ? [vendor] : VENDORS).map(vendorGroup)).map((prefix) => new HeldDeliveries(connection, prefix));
+}
 
 async function withRedis<T>(io: CliIO, work: (connection: RedisConnection, config: AppConfig) => Promise<T>): Promise<T> {
   const { config } = cliConfig(io);
@@ -29,7 +36,8 @@ async function withRedis<T>(io: CliIO, work: (connection: RedisConnection, confi
 /** `held list`: deliveries whose earlier attempt has an unknown outcome, held by their route's onUnknownOutcome: hold. */
 export async function heldListCommand(io: CliIO, opts: { vendor?: string; json?: boolean }): Promise<ExitCode> {
   return withRedis(io, async (connection, config) => {
-    const held = await new HeldDeliveries(connection, config.queuePrefix).list(opts.vendor);
+    const held = (await Promise.all(heldStores(connection, config, opts.vendor).map((s) => s.list(opts.vendor))))
+      .flat().sort((a, b) => a.heldAt.localeCompare(b.heldAt));
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ total: held.length, held: held.map(view) }, null, 2)}\n`);
       return EXIT.ok;
@@ -60,9 +68,13 @@ function view(h: HeldDelivery) {
 export async function heldReleaseCommand(io: CliIO, deliveryId: string, opts: { send?: boolean; drop?: boolean; json?: boolean }): Promise<ExitCode> {
   if (Boolean(opts.send) === Boolean(opts.drop)) throw new UsageError('say what to do with it: --send (send it again) or --drop (record it dropped)');
   return withRedis(io, async (connection, config) => {
-    const heldStore = new HeldDeliveries(connection, config.queuePrefix);
-    const held = await heldStore.get(deliveryId);
-    if (!held) {
+    let heldStore: HeldDeliveries | undefined;
+    let held: HeldDelivery | undefined;
+    for (const store of heldStores(connection, config)) {
+      held = await store.get(deliveryId);
+      if (held) { heldStore = store; break; }
+    }
+    if (!held || !heldStore) {
       io.stderr.write(`delivery ${deliveryId} is not held (see: order-notify held list)\n`);
       return EXIT.notFound;
     }
@@ -74,7 +86,8 @@ export async function heldReleaseCommand(io: CliIO, deliveryId: string, opts: { 
     const by = { vendor: job.vendor, ruleId: job.ruleId };
     try {
       if (opts.send) {
-        const queue = new Queue(deliveryQueueName(job.vendor as never), { connection, prefix: config.queuePrefix, defaultJobOptions: deliveryJobOptions(config) });
+        const name = deliveryQueueOf(job.vendor, job.deliveryId, config.partitions[job.vendor]);
+        const queue = new Queue(name, { connection, ...queueAt(config.keys, name), defaultJobOptions: deliveryJobOptions(config) });
         try {
           await queue.add(JOB_NAMES.delivery, { ...job, releasedAttempt: held.attempt.requestId }, { jobId: `${job.deliveryId}.release.${held.attempt.requestId.slice(0, 8)}` });
         } finally {

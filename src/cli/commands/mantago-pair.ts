@@ -5,6 +5,7 @@ import { EXIT, type ExitCode } from '../../runtime/exit-codes.js';
 import { MantagoCredentialStore, storePair } from '../../vendors/mantago/credentials.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
+import { vendorGroup } from '../../queues/names.js';
 
 /**
  * `mantago-set-pair`: after a lost pair (MantaGO retired it, Redis never got the new one), an operator fetches a new
@@ -22,7 +23,7 @@ export async function mantagoSetPairCommand(io: CliIO, opts: { json?: boolean })
   connection.on('error', () => {});
   try {
     await waitReady(connection, 3_000).catch((e: unknown) => { throw new RedisUnavailableError(e); });
-    const store = new MantagoCredentialStore(connection, config.queuePrefix, mantago.botId, { token: mantago.token, secret: mantago.secret });
+    const store = new MantagoCredentialStore(connection, config.keys.beside(vendorGroup('mantago')), mantago.botId, { token: mantago.token, secret: mantago.secret });
     const id = await storePair(connection, store.key, { token, secret });
     io.stdout.write(opts.json ? `${JSON.stringify({ stored: true, pairId: id })}\n` : `stored the new MantaGO pair (id ${id}) for bot ${mantago.botId}\n`);
     return EXIT.ok;

@@ -16,7 +16,7 @@ export async function retryFailedCommand(io: CliIO, opts: { vendor?: string; jso
     let skipped = 0;
     for (const { vendor, queue } of queues) {
       const ids = await queue.getRanges(['failed'], 0, -1);
-      counts[vendor] = 0;
+      counts[vendor] ??= 0; // a partitioned vendor has several queues
       for (let i = 0; i < ids.length; i += PAGE) {
         await Promise.all(ids.slice(i, i + PAGE).map(async (id) => {
           const job = await queue.getJob(id);

@@ -4,7 +4,7 @@ import { asVendorError, invalidJob, mapFailure } from '../../../delivery/outcome
 import type { Metrics } from '../../../observability/metrics.js';
 import type { OrderRecords } from '../../../orders/record.js';
 import type { RedisConnection } from '../../../queues/connection.js';
-import { JOB_NAMES, QUEUES } from '../../../queues/names.js';
+import { JOB_NAMES, QUEUES, vendorGroup } from '../../../queues/names.js';
 import { closeWorker } from '../../../runtime/close-worker.js';
 import type { Logger } from '../../../runtime/logger.js';
 import { createTwin24Auth, type Twin24TokenSource } from '../auth.js';
@@ -13,7 +13,7 @@ import { RedisLock } from '../../../runtime/redis-lock.js';
 import { createVendorHttp } from '../../../http-client/instance.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
-import { lockOptions } from '../../../queues/options.js';
+import { lockOptions, queueAt } from '../../../queues/options.js';
 import { PendingMessages } from './pending.js';
 import { openQueue, openWorker } from '../../../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../../../observability/tracing.js';
@@ -64,7 +64,8 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
   const twin24: Twin24Config | undefined = config.vendors.twin24;
   if (!twin24) throw new Error('twin24-correlator needs Twin24 credentials (TWIN24_TOKEN or TWIN24_EMAIL+TWIN24_PASSWORD, TWIN24_BOT_ID, TWIN24_CHAT_ID)');
   const logger = deps.logger.child({ worker: 'twin24-correlator' });
-  const prefix = config.queuePrefix;
+  // Token, pending set and tick state live beside Twin24's delivery queue: its adapter writes the same keys.
+  const prefix = config.keys.beside(vendorGroup(VENDOR));
   const http = createVendorHttp({ deadlineMs: config.delivery.vendorTimeoutMs, maxResponseBytes: config.delivery.maxResponseBytes });
   const tokens = deps.tokens ?? createTwin24Auth({ config: twin24, redis: connection, prefix, http, logger, metrics });
   const client = new AnalyseClient({ analyseUrl: twin24.analyseUrl, http, tokens, metrics, pageSize: twin24.statsPageSize, sessionFields: twin24.sessionFields });
@@ -104,7 +105,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     return held ? held.value : 'skipped';
   }
 
-  const queue = openQueue(QUEUES.correlate, { connection, prefix, telemetry: tracing.telemetry }, logger);
+  const queue = openQueue(QUEUES.correlate, { connection, ...queueAt(config.keys, QUEUES.correlate), telemetry: tracing.telemetry }, logger);
   await upsertCorrelateScheduler(queue, twin24.pollEveryMs);
   const worker = openWorker(QUEUES.correlate, async (job) => {
     // A tick takes no input: anything else in this queue was put there by hand or by mistake.
@@ -115,7 +116,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     return tickNow(job);
   }, {
-    connection, prefix, concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
+    connection, ...queueAt(config.keys, QUEUES.correlate), concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
   }, logger);
 
   return {

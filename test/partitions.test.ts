@@ -1,0 +1,119 @@
+import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcess, type RunningProcess } from '../src/app/worker-process.js';
+import { loadConfig } from '../src/config/env.js';
+import { OrderRecords } from '../src/orders/record.js';
+import { createProducer } from '../src/producer/producer.js';
+import { deliveryQueueNames, QUEUES } from '../src/queues/names.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { sandboxEnv } from './support/config.js';
+import { countPerRecipient, testOrders } from './support/orders.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+import { waitFor } from './support/wait.js';
+
+const ROUTES_FILE = 'test/reliability/fixtures/routes.yaml';
+
+/** Metabot's lead_id of each request the sandbox accepted (one request = one delivery). */
+const metabotLeads = (sandbox: Sandbox) => sandbox.accepted('metabot').map((r) => String((r.body as { lead_id?: number }).lead_id));
+const joinchatPsids = (sandbox: Sandbox) => sandbox.accepted('joinchat').map((r) => String((r.body as { recipient?: { id?: string } }).recipient?.id));
+
+/**
+ * Delivery-queue partitions (QUEUE_PARTITIONS) and the per-queue key layout (REDIS_KEY_LAYOUT), through the whole
+ * path in one process: producer → fan-out → Metabot and JoinChat workers → sandbox.
+ */
+describe('partitions and key layouts (fan-out + vendor workers, real Redis, sandbox)', () => {
+  let redis: TestRedis;
+  let sandbox: Sandbox;
+  const running: RunningProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sandbox = await startSandbox();
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((p) => p.close()));
+    await sandbox?.close();
+    await redis?.stop();
+  });
+
+  async function start(prefix: string, extra: Record<string, string>) {
+    const env = {
+      REDIS_URL: redis.url, QUEUE_PREFIX: prefix, ROUTES_FILE, ...sandboxEnv(sandbox), METRICS_PORT: '0', LOG_LEVEL: 'warn',
+      METABOT_RATE_LIMIT: '100000/1s', JOINCHAT_RATE_LIMIT: '100000/1s', DELIVERY_BACKOFF: '100ms', DELIVERY_BACKOFF_MAX: '1s',
+      SHUTDOWN_TIMEOUT: '2s', DASHBOARD_ENABLED: 'false', ...extra,
+    };
+    const logs: string[] = [];
+    const proc = await startProcess(['fanout', 'metabot', 'joinchat'], {
+      env, host: '127.0.0.1', logDestination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }),
+    });
+    running.push(proc);
+    const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+    const producer = createProducer({ redisUrl: redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+    return { proc, config, producer, logs };
+  }
+
+  it('QUEUE_PARTITIONS=metabot=4: deliveries spread over the four partitions, each sent exactly once', async () => {
+    sandbox.reset();
+    const { proc, config, producer, logs } = await start('part', { QUEUE_PARTITIONS: 'metabot=4' });
+    const orders = testOrders('part', 40, ['metabotLeadId', 'messenger']);
+    try {
+      await producer.orderPaidBulk(orders);
+      await waitFor(() => new Set(metabotLeads(sandbox)).size === 40 && new Set(joinchatPsids(sandbox)).size === 40, 'every delivery sent', 30_000, 100);
+      const records = new OrderRecords(redis.client(), config.queuePrefix, config.orderRetentionMs);
+      await waitFor(async () => (await Promise.all(orders.map((o) => records.get(o.orderId))))
+        .every((r) => r?.deliveries.length === 2 && r.deliveries.every((d) => d.status === 'sent')), 'every record sent', 15_000);
+      expect(countPerRecipient(metabotLeads(sandbox)).duplicates).toBe(0);
+      expect(metabotLeads(sandbox)).toHaveLength(40);
+
+      const conn = redis.client();
+      const completed = await Promise.all(deliveryQueueNames('metabot', 4).map(async (name) => {
+        const q = new Queue(name, { connection: conn, prefix: 'part' });
+        try { return [name, await q.getCompletedCount()] as const; } finally { await q.close(); }
+      }));
+      console.info(`[partitions] completed per partition: ${completed.map(([n, c]) => `${n}=${c}`).join(', ')}`);
+      expect(completed.map(([, c]) => c).reduce((a, b) => a + b)).toBe(40);
+      expect(completed.every(([, c]) => c > 0)).toBe(true);
+      // Nothing in the unpartitioned name.
+      expect(await conn.keys('part:deliver-metabot:*')).toEqual([]);
+      // The queue-depth gauges report each partition under its own name.
+      const scrape = await proc.metrics.scrape();
+      for (const name of deliveryQueueNames('metabot', 4)) expect(scrape).toContain(`queue="${name}"`);
+      expect(logs.filter((l) => /"level":(50|60)|"level":"(error|fatal)"/.test(l))).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('REDIS_KEY_LAYOUT=per-queue: each queue (and partition) under its own hash tag, the vendors\' keys beside their queue', async () => {
+    sandbox.reset();
+    const { config, producer, logs } = await start('pq', { REDIS_KEY_LAYOUT: 'per-queue', QUEUE_PARTITIONS: 'metabot=2' });
+    const orders = testOrders('pq', 10, ['metabotLeadId', 'messenger']);
+    try {
+      await producer.orderPaidBulk(orders);
+      await waitFor(() => new Set(metabotLeads(sandbox)).size === 10 && new Set(joinchatPsids(sandbox)).size === 10, 'every delivery sent', 30_000, 100);
+      expect(countPerRecipient(metabotLeads(sandbox)).duplicates).toBe(0);
+      expect(config.keys.queuePrefix('deliver-metabot-0')).toBe('pq:{deliver-metabot-0}');
+
+      const keys = await redis.client().keys('pq:*');
+      const has = (pattern: RegExp) => keys.some((k) => pattern.test(k));
+      expect(has(/^pq:\{orders\}:orders:/)).toBe(true);
+      expect(has(/^pq:\{deliver-metabot-0\}:deliver-metabot-0:/)).toBe(true);
+      expect(has(/^pq:\{deliver-metabot-1\}:deliver-metabot-1:/)).toBe(true);
+      expect(has(/^pq:\{deliver-joinchat\}:deliver-joinchat:/)).toBe(true);
+      expect(has(/^pq:\{deliver-metabot\}:ratelimit:metabot/)).toBe(true);
+      // Every BullMQ key of a queue carries that queue's own tag: no queue keys left under the bare prefix.
+      const queueNames = ['orders', 'deliver-metabot-0', 'deliver-metabot-1', 'deliver-joinchat', 'fallback-deadlines', 'results', 'results-webhook'];
+      const untagged = keys.filter((k) => queueNames.some((q) => k.startsWith(`pq:${q}:`)));
+      expect(untagged).toEqual([]);
+      const mistagged = keys.flatMap((k) => {
+        const m = /^pq:\{([^}]+)\}:([^:]+):/.exec(k);
+        return m && queueNames.includes(m[2]!) && m[1] !== m[2] ? [k] : [];
+      });
+      expect(mistagged).toEqual([]);
+      expect(logs.filter((l) => /"level":(50|60)|"level":"(error|fatal)"/.test(l))).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+});
