@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueNames, deliveryQueueOf, vendorGroup } from '../queues/names.js';
-import { deliveryJobOptions, queueAt, retryingWorkerOptions } from '../queues/options.js';
+import { deliveryJobOptions, queueAt, retryingWorkerOptions, workerAt } from '../queues/options.js';
 import type { VendorDefinition } from '../vendors/types.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import { Batcher } from './batcher.js';
@@ -271,7 +271,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   // One worker per partition in this process; DELIVERY_CONCURRENCY is shared out between them.
   const workers = queueNames.map((name) => openWorker(name, process, {
     connection,
-    ...queueAt(config.keys, name),
+    ...workerAt(config.keys, name),
     concurrency: Math.ceil(config.delivery.concurrency / queueNames.length),
     autorun: deps.autorun ?? true,
     telemetry,

@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/env.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { openWorker } from '../queues/open-queue.js';
-import { queueAt } from '../queues/options.js';
+import { workerAt } from '../queues/options.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
 import type { FallbackChains } from './chains.js';
@@ -51,7 +51,7 @@ export function createDeadlineWorker(deps: { config: AppConfig; connection: Redi
     const action = await deps.chains.onDeadline(parsed.data);
     logger.debug({ orderId: parsed.data.orderId, rule: parsed.data.ruleId, action }, 'fallback deadline checked');
     return { action };
-  }, { connection: deps.connection, ...queueAt(deps.config.keys, QUEUES.fallbackDeadlines), concurrency: 10, autorun: deps.autorun ?? true }, logger);
+  }, { connection: deps.connection, ...workerAt(deps.config.keys, QUEUES.fallbackDeadlines), concurrency: 10, autorun: deps.autorun ?? true }, logger);
   return {
     worker,
     close: (timeoutMs = deps.config.shutdownTimeoutMs) => closeWorker(worker, timeoutMs, logger),

@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OrderRecords } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueNames, deliveryQueueOf, JOB_NAMES, QUEUES } from '../queues/names.js';
-import { deliveryJobOptions, lockOptions, queueAt } from '../queues/options.js';
+import { deliveryJobOptions, lockOptions, queueAt, workerAt } from '../queues/options.js';
 import { addJobs, type JobToAdd } from '../queues/add-jobs.js';
 import { deliveryId } from '../queues/job-ids.js';
 import { closeWorker } from '../runtime/close-worker.js';
@@ -151,7 +151,7 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
   }
 
   const worker = openWorker(QUEUES.orders, process, {
-    connection, ...queueAt(config.keys, QUEUES.orders), concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry, ...lockOptions(config),
+    connection, ...workerAt(config.keys, QUEUES.orders), concurrency: config.fanoutConcurrency, autorun: deps.autorun ?? true, telemetry, ...lockOptions(config),
   }, logger);
   return {
     worker,

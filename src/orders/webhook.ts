@@ -7,7 +7,7 @@ import { issuesText } from '../events/zod-issues.js';
 import { classifyHttpFailure, classifyStatus } from '../http-client/classify.js';
 import { isSuccess, request } from '../http-client/request.js';
 import { QUEUES } from '../queues/names.js';
-import { queueAt, retryingWorkerOptions } from '../queues/options.js';
+import { queueAt, retryingWorkerOptions, workerAt } from '../queues/options.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { closeWorker } from '../runtime/close-worker.js';
 import type { Logger } from '../runtime/logger.js';
@@ -115,7 +115,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): { worker: Worker; 
 
   const worker = openWorker(QUEUES.webhook, process, {
     connection,
-    ...queueAt(config.keys, QUEUES.webhook),
+    ...workerAt(config.keys, QUEUES.webhook),
     concurrency: 16,
     autorun: deps.autorun ?? true,
     ...retryingWorkerOptions(config),

@@ -50,9 +50,22 @@ export function lockOptions(config: Partial<Pick<AppConfig, 'locks'>>): Pick<Wor
 }
 
 /**
- * Where a queue's keys live: every BullMQ Queue, Worker and reader of ours opens a queue through this, so the
- * REDIS_KEY_LAYOUT decides one place (src/queues/keyspace.ts).
+ * Entries kept in each queue's BullMQ event stream (BullMQ's default: 10,000). Nothing of ours reads the stream (the
+ * stalled-out watcher looks at the failed set instead), so it only costs memory: ~10,000 × ~150 bytes per queue by
+ * default. Kept small, not zero, so an operator's own QueueEvents can still follow recent events.
  */
-export function queueAt(keys: Keyspace, queue: string): Pick<QueueOptions, 'prefix'> {
+export const EVENTS_MAX_LEN = 1_000;
+
+/**
+ * Options of every BullMQ Queue of ours (writers and readers alike): where the queue's keys live (REDIS_KEY_LAYOUT,
+ * src/queues/keyspace.ts) and its event-stream cap. Every Queue writes the cap into the queue's meta hash when it
+ * opens, so a Queue opened without it would put BullMQ's default back.
+ */
+export function queueAt(keys: Keyspace, queue: string): Pick<QueueOptions, 'prefix' | 'streams'> {
+  return { prefix: keys.queuePrefix(queue), streams: { events: { maxLen: EVENTS_MAX_LEN } } };
+}
+
+/** Where a Worker finds its queue's keys (REDIS_KEY_LAYOUT). */
+export function workerAt(keys: Keyspace, queue: string): Pick<WorkerOptions, 'prefix'> {
   return { prefix: keys.queuePrefix(queue) };
 }

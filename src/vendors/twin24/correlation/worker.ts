@@ -13,7 +13,7 @@ import { RedisLock } from '../../../runtime/redis-lock.js';
 import { createVendorHttp } from '../../../http-client/instance.js';
 import { AnalyseClient } from './analyse-client.js';
 import { runCorrelationTick, sweepPendingByAge, type TickSummary } from './correlator.js';
-import { lockOptions, queueAt } from '../../../queues/options.js';
+import { lockOptions, queueAt, workerAt } from '../../../queues/options.js';
 import { PendingMessages } from './pending.js';
 import { openQueue, openWorker } from '../../../queues/open-queue.js';
 import { NO_TRACING, type Tracing } from '../../../observability/tracing.js';
@@ -116,7 +116,7 @@ export async function createCorrelatorWorker(deps: CorrelatorWorkerDeps): Promis
     }
     return tickNow(job);
   }, {
-    connection, ...queueAt(config.keys, QUEUES.correlate), concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
+    connection, ...workerAt(config.keys, QUEUES.correlate), concurrency: 1, autorun: deps.autorun ?? true, telemetry: tracing.telemetry, ...lockOptions(config),
   }, logger);
 
   return {
