@@ -47,3 +47,11 @@ export function cpuCores(value: string | number | undefined): number {
   const s = String(value);
   return s.endsWith('m') ? Number(s.slice(0, -1)) / 1000 : Number(s);
 }
+
+/**
+ * The KEDA prometheus query of a delivery worker: its vendor's due jobs, summed over the vendor's partitions
+ * (`deliver-metabot` or `deliver-metabot-<k>`), max() per queue since every order-notify pod reports every queue.
+ */
+export function autoscalingQuery(deliveryQueue: string): string {
+  return `sum(max by (queue) (order_notify_queue_jobs_due{queue=~"${deliveryQueue}(-[0-9]+)?"}))`;
+}

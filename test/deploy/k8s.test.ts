@@ -8,7 +8,7 @@ import { parseDuration } from '../../src/config/duration.js';
 import { loadConfig } from '../../src/config/env.js';
 import { deliveryQueueName, QUEUES } from '../../src/queues/names.js';
 import { VENDORS } from '../../src/vendors/registry.js';
-import { capInputs, cpuCores, vendorReplicaCap } from './autoscaling-cap.js';
+import { autoscalingQuery, capInputs, cpuCores, vendorReplicaCap } from './autoscaling-cap.js';
 import type { PrometheusTrigger, RedisTrigger, ScaledObject } from './crd-schemas.js';
 import {
   byKind, envSchemaKeys, findKubectl, kustomize, parseYamlDocs, processNames, readRepoFile, repoPath, schemaProblems,
@@ -149,7 +149,9 @@ describe.skipIf(!kubectl).each([
       expect(so, `ScaledObject for ${deploymentName(process)}`).toBeDefined();
       // Due jobs (waiting + prioritized + delayed due soon) from Prometheus: the delayed set counts too.
       const prom = so!.spec.triggers.find((t): t is PrometheusTrigger => t.type === 'prometheus');
-      expect(prom?.metadata.query, `${process} prometheus trigger`).toBe(`max(order_notify_queue_jobs_due{queue="${queue}"})`);
+      // A delivery worker's query sums its vendor's partitions (QUEUE_PARTITIONS); max() per queue since every pod reports every queue.
+      expect(prom?.metadata.query, `${process} prometheus trigger`).toBe(queue.startsWith('deliver-')
+        ? autoscalingQuery(queue) : `max(order_notify_queue_jobs_due{queue="${queue}"})`);
       // The wait list straight from Redis: scaling keeps working while Prometheus is unreachable.
       const list = so!.spec.triggers.find((t): t is RedisTrigger => t.type === 'redis');
       expect(list?.metadata.listName, `${process} redis trigger`).toBe(`${DEFAULT_PREFIX}:${queue}:wait`);
