@@ -1,11 +1,15 @@
 import { Writable } from 'node:stream';
-import { Queue } from 'bullmq';
+import { Readable } from 'node:stream';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcess, type RunningProcess } from '../src/app/worker-process.js';
+import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config/env.js';
+import { HeldDeliveries } from '../src/delivery/held.js';
 import { OrderRecords } from '../src/orders/record.js';
 import { createProducer } from '../src/producer/producer.js';
-import { deliveryQueueNames, QUEUES } from '../src/queues/names.js';
+import { deliveryQueueNames, deliveryQueueOf, QUEUES, vendorGroup } from '../src/queues/names.js';
+import { queueAt, workerAt } from '../src/queues/options.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { sandboxEnv } from './support/config.js';
 import { countPerRecipient, testOrders } from './support/orders.js';
@@ -114,6 +118,51 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
       expect(logs.filter((l) => /"level":(50|60)|"level":"(error|fatal)"/.test(l))).toEqual([]);
     } finally {
       await producer.close();
+    }
+  });
+
+  it('the CLI lists and retries failed jobs of every partition, and held release sends to the delivery\'s partition', async () => {
+    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: 'clip', REDIS_KEY_LAYOUT: 'per-queue', QUEUE_PARTITIONS: 'metabot=3', LOG_LEVEL: 'silent' };
+    const config = loadConfig(env);
+    const cli = async (argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await main(argv, { stdout: { write: (t: string) => { stdout += t; } }, stderr: { write: (t: string) => { stderr += t; } }, stdin: Readable.from(['']), env });
+      return { code, stdout, stderr };
+    };
+    const job = (n: number) => ({
+      deliveryId: `metabot-followup.CLI-${n}`, orderId: `CLI-${n}`, ruleId: 'metabot-followup', vendor: 'metabot',
+      payload: { script_code: 'order_paid_followup', lead_id: n + 1 }, createdAt: new Date().toISOString(),
+    });
+    const names = deliveryQueueNames('metabot', 3);
+    const queues = names.map((n) => new Queue(n, { connection: redis.client(), ...queueAt(config.keys, n) }));
+    const workers = names.map((n) => new Worker(n, async () => { throw new UnrecoverableError('metabot 400: lead not found'); }, {
+      connection: { url: redis.url }, ...workerAt(config.keys, n),
+    }));
+    try {
+      for (const [k, q] of queues.entries()) await q.add('delivery', job(k), { jobId: job(k).deliveryId });
+      await waitFor(async () => (await Promise.all(queues.map((q) => q.getFailedCount()))).every((c) => c === 1), 'one failed job per partition');
+      await Promise.all(workers.map((w) => w.close()));
+
+      const failed = JSON.parse((await cli(['failed', '--vendor', 'metabot', '--json'])).stdout) as { total: number };
+      expect(failed.total).toBe(3);
+      const retry = await cli(['retry-failed', '--vendor', 'metabot']);
+      expect(retry.stdout, retry.stderr).toContain('retried 3 failed delivery job(s) (metabot 3)');
+      expect(await Promise.all(queues.map((q) => q.getWaitingCount()))).toEqual([1, 1, 1]);
+
+      // A held delivery lives beside its vendor's queue; release --send puts it in the partition its id hashes to.
+      const held = job(7);
+      await new HeldDeliveries(redis.client(), config.keys.beside(vendorGroup('metabot')))
+        .hold({ job: held, attempt: { requestId: 'req-12345678', at: new Date().toISOString(), recipients: 1 }, heldAt: new Date().toISOString() });
+      const list = JSON.parse((await cli(['held', 'list', '--json'])).stdout) as { held: Array<{ deliveryId: string }> };
+      expect(list.held.map((h) => h.deliveryId)).toEqual([held.deliveryId]);
+      const release = await cli(['held', 'release', held.deliveryId, '--send']);
+      expect(release.code, release.stderr).toBe(0);
+      const target = queues[names.indexOf(deliveryQueueOf('metabot', held.deliveryId, 3))]!;
+      expect((await target.getJobs(['waiting'])).map((j) => j.data.deliveryId)).toContain(held.deliveryId);
+    } finally {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(queues.map((q) => q.close()));
     }
   });
 });
