@@ -6,7 +6,7 @@ import { startProcess, type RunningProcess } from '../src/app/worker-process.js'
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config/env.js';
 import { HeldDeliveries } from '../src/delivery/held.js';
-import { OrderRecords } from '../src/orders/record.js';
+import { recordsFor } from '../src/orders/handback.js';
 import { createProducer } from '../src/producer/producer.js';
 import { deliveryQueueNames, deliveryQueueOf, QUEUES, vendorGroup } from '../src/queues/names.js';
 import { queueAt, workerAt } from '../src/queues/options.js';
@@ -64,7 +64,7 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
     try {
       await producer.orderPaidBulk(orders);
       await waitFor(() => new Set(metabotLeads(sandbox)).size === 40 && new Set(joinchatPsids(sandbox)).size === 40, 'every delivery sent', 30_000, 100);
-      const records = new OrderRecords(redis.client(), config.queuePrefix, config.orderRetentionMs);
+      const records = recordsFor(config, redis.client());
       await waitFor(async () => (await Promise.all(orders.map((o) => records.get(o.orderId))))
         .every((r) => r?.deliveries.length === 2 && r.deliveries.every((d) => d.status === 'sent')), 'every record sent', 15_000);
       expect(countPerRecipient(metabotLeads(sandbox)).duplicates).toBe(0);
@@ -98,6 +98,10 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
       await waitFor(() => new Set(metabotLeads(sandbox)).size === 10 && new Set(joinchatPsids(sandbox)).size === 10, 'every delivery sent', 30_000, 100);
       expect(countPerRecipient(metabotLeads(sandbox)).duplicates).toBe(0);
       expect(config.keys.queuePrefix('deliver-metabot-0')).toBe('pq:{deliver-metabot-0}');
+      // The records (parts beside each delivery's queue) say sent too.
+      const records = recordsFor(config, redis.client());
+      await waitFor(async () => (await Promise.all(orders.map((o) => records.get(o.orderId))))
+        .every((r) => r?.deliveries.length === 2 && r.deliveries.every((d) => d.status === 'sent')), 'every record sent', 15_000);
 
       const keys = await redis.client().keys('pq:*');
       const has = (pattern: RegExp) => keys.some((k) => pattern.test(k));
