@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { Readable } from 'node:stream';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_COMPONENTS } from '../src/app/components.js';
 import { startProcess, type RunningProcess } from '../src/app/worker-process.js';
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config/env.js';
@@ -119,6 +120,45 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
         return m && queueNames.includes(m[2]!) && m[1] !== m[2] ? [k] : [];
       });
       expect(mistagged).toEqual([]);
+      expect(logs.filter((l) => /"level":(50|60)|"level":"(error|fatal)"/.test(l))).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('REDIS_KEY_LAYOUT=per-queue, every component: MantaGO and Twin24 batching, the correlator, hand-back; vendor keys beside their queue', async () => {
+    sandbox.reset();
+    const env = {
+      REDIS_URL: redis.url, QUEUE_PREFIX: 'pqall', REDIS_KEY_LAYOUT: 'per-queue', QUEUE_PARTITIONS: 'twin24=2', ...sandboxEnv(sandbox),
+      ROUTES_FILE: 'config/routes.example.yaml', METRICS_PORT: '0', LOG_LEVEL: 'warn', TWIN24_POLL_EVERY: '1s', DASHBOARD_ENABLED: 'false',
+      SHUTDOWN_TIMEOUT: '2s',
+    };
+    const logs: string[] = [];
+    const proc = await startProcess([...WORKER_COMPONENTS], {
+      env, host: '127.0.0.1', logDestination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }),
+    });
+    running.push(proc);
+    const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
+    const producer = createProducer({ redisUrl: redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+    const records = recordsFor(config, redis.client());
+    try {
+      const orders = testOrders('pqall', 8, ['lineUserId', 'messenger', 'metabotLeadId', 'whatsappPhone'], 700);
+      await producer.orderPaidBulk(orders);
+      const twin24Final = new Set(['correlated', 'undelivered', 'error', 'expired']);
+      await waitFor(async () => (await Promise.all(orders.map((o) => records.get(o.orderId)))).every((r) => {
+        const primaries = r?.deliveries.filter((d) => d.status !== 'skipped' && (!d.chain || d.chain.link === 0)) ?? [];
+        return primaries.length === 4 && primaries.every((d) => (d.vendor === 'twin24' ? twin24Final.has(d.status) : d.status === 'sent'));
+      }), 'MantaGO, JoinChat and Metabot sent, each Twin24 message correlated to a final status', 30_000, 200);
+      const keys = await redis.client().keys('pqall:*');
+      const has = (pattern: RegExp) => keys.some((k) => pattern.test(k));
+      // Every Twin24 message reached a final status: the correlator found the pending messages the adapter wrote, both
+      // beside Twin24's queue, with the token they share (the pending set is empty again by now).
+      expect(has(/^pqall:\{deliver-twin24\}:twin24:auth$/)).toBe(true);
+      expect(has(/^pqall:\{deliver-mantago\}:ratelimit:mantago$/)).toBe(true);
+      expect(has(/^pqall:\{deliver-twin24-[01]\}:deliver-twin24-[01]:/)).toBe(true);
+      expect(has(/^pqall:\{deliver-mantago\}:mantago:credentials:/)).toBe(true);
+      expect(has(/^pqall:\{twin24-correlate\}:twin24-correlate:/)).toBe(true);
+      expect(keys.filter((k) => !k.startsWith('pqall:{'))).toEqual([]);
       expect(logs.filter((l) => /"level":(50|60)|"level":"(error|fatal)"/.test(l))).toEqual([]);
     } finally {
       await producer.close();
