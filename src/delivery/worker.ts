@@ -71,7 +71,6 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const vendor = def.name;
   const vendorConfig = def.configFrom(config.vendors);
   const logger = deps.logger.child({ vendor });
-  const prefix = config.queuePrefix;
   const queueNames = deliveryQueueNames(vendor, config.partitions[vendor]);
   const tracing = deps.tracing ?? NO_TRACING;
   const telemetry = tracing.telemetry;
