@@ -69,7 +69,20 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
       const name = deliveryQueueOf(vendor, job.opts.jobId, config.partitions[vendor]);
       byQueue.set(name, [...(byQueue.get(name) ?? []), job]);
     }
-    await Promise.all([...byQueue].map(([name, list]) => addJobs(deliveryQueues.get(name)!, list)));
+    // Traced, each order adds its own jobs: BullMQ stamps a job with the trace of the call that adds it.
+    await Promise.all([...byQueue].map(([name, list]) => (tracing.enabled ? addJobs(deliveryQueues.get(name)!, list).then(() => undefined) : adderOf(name)(list))));
+  }
+
+  /** Per delivery queue, the concurrent fan-outs' jobs go out in one addBulk (group commit, runtime/coalesce.ts). */
+  const adders = new Map<string, (jobs: JobToAdd[]) => Promise<void>>();
+  function adderOf(name: string): (jobs: JobToAdd[]) => Promise<void> {
+    let add = adders.get(name);
+    if (!add) {
+      const queue = deliveryQueues.get(name)!;
+      add = coalescing(async (lists: JobToAdd[][]) => { await addJobs(queue, lists.flat()); }, 100);
+      adders.set(name, add);
+    }
+    return add;
   }
 
   // The concurrent fan-outs of this worker share one record-script call (group commit, runtime/coalesce.ts).
@@ -117,10 +130,9 @@ export function createFanoutWorker(deps: FanoutDeps): { worker: Worker; close(ti
     // order and all its deliveries in one script call (per key prefix), links that may fire later listed with them.
     const laterLinks = chains.flatMap((c) => c.steps.map((st) => records.groupOf(st.plan.route.vendor, st.plan.job.deliveryId)));
     await receive({ orderId: event.orderId, at: new Date(job.timestamp), deliveries: writes, extraGroups: laterLinks });
-    for (const [vendor, list] of byVendor) {
-      const jobs = list.map(({ plan: p, delayMs }) => ({ name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined } }));
-      await addDeliveries(vendor, jobs);
-    }
+    await Promise.all([...byVendor].map(([vendor, list]) => addDeliveries(vendor, list.map(({ plan: p, delayMs }) => ({
+      name: JOB_NAMES.delivery, data: p.job, opts: { jobId: p.job.deliveryId, delay: delayMs > 0 ? delayMs : undefined },
+    })))));
     logger.info({ orderId: event.orderId, queued: result.queued.length, skipped: result.skipped.length, rejected: result.rejected.length }, 'order fanned out');
     return result;
   }
