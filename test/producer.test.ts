@@ -41,6 +41,8 @@ describe('producer (real Redis)', () => {
     const all = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
     expect(all.filter((j) => j.data.orderId === 'P-2')).toHaveLength(1);
 
+    // The default (single) layout keeps the key name of every earlier release, so an upgrade keeps its window.
+    expect(await redis.client().get(`${prefix}:orders:seen:order.P-2`)).toBe(first.jobId);
     await (await queue.getJob(first.jobId))!.remove();
     const third = await producer.orderPaid(example('P-2'));
     expect(third.duplicate).toBe(true);
@@ -70,10 +72,55 @@ describe('producer (real Redis)', () => {
     expect(results[2]!.jobId).toBe(results[0]!.jobId);
   });
 
+  it('bulk: reports every bad event by index and field, and a non-array as such', async () => {
+    const before = await queue.count();
+    const inputs = Array.from({ length: 600 }, (_, i) => example(`V-${i}`));
+    inputs[3].currency = 'euro';
+    inputs[512].items = [];
+    const error = await producer.orderPaidBulk(inputs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidEventError);
+    expect((error as InvalidEventError).fieldErrors.map((f) => f.field)).toEqual(['3.currency', '512.items']);
+    expect((error as Error).message).toMatch(/3\.currency: must be a 3-letter/);
+    expect(await queue.count()).toBe(before);
+    await expect(producer.orderPaidBulk({ orderId: 'x' } as unknown as unknown[])).rejects.toBeInstanceOf(InvalidEventError);
+  });
+
+  it('bulk: a call larger than one slice keeps input order, duplicates in and across calls, and the window after removal', async () => {
+    const ids = Array.from({ length: 700 }, (_, i) => `L-${i}`);
+    const first = await producer.orderPaidBulk([...ids, 'L-5', 'L-650'].map(example));
+    expect(first.filter((r) => r.duplicate)).toHaveLength(2);
+    expect(first[700]).toEqual({ jobId: first[5]!.jobId, duplicate: true });
+    expect(first[701]).toEqual({ jobId: first[650]!.jobId, duplicate: true });
+    const jobs = await Promise.all(first.slice(0, 700).map((r) => queue.getJob(r.jobId)));
+    expect(jobs.map((j) => j?.data.orderId)).toEqual(ids);
+
+    await (await queue.getJob(first[400]!.jobId))!.remove();
+    const again = await producer.orderPaidBulk([example('L-400'), example('L-699'), example('L-new')]);
+    expect(again.slice(0, 2)).toEqual([{ jobId: first[400]!.jobId, duplicate: true }, { jobId: first[699]!.jobId, duplicate: true }]);
+    expect(again[2]!.duplicate).toBe(false);
+    expect((await queue.getJobs(['waiting'])).filter((j) => j.data.orderId === 'L-400')).toHaveLength(0);
+  });
+
   it('rejects an invalid event naming the field and enqueues nothing', async () => {
     const before = await queue.count();
     await expect(producer.orderPaid({ ...example('I-1'), currency: 'euro' })).rejects.toThrow(/currency: must be a 3-letter/);
     expect(await queue.count()).toBe(before);
+  });
+
+  it('per-queue key layout: the orders queue and the idempotency keys share the orders hash tag', async () => {
+    const p = createProducer({ redisUrl: redis.url, prefix: 'kl', keyLayout: 'per-queue' });
+    const tagged = new Queue(QUEUES.orders, { connection: redis.client(), prefix: 'kl:{orders}' });
+    try {
+      const [a, b] = await p.orderPaidBulk([example('K-1'), example('K-2')]);
+      expect((await tagged.getJob(a!.jobId))?.data.orderId).toBe('K-1');
+      expect(await redis.client().keys('kl:*seen*')).toEqual(expect.arrayContaining(['kl:{orders}:orders:seen:order.K-1', 'kl:{orders}:orders:seen:order.K-2']));
+      expect(await redis.client().get('kl:{orders}:orders:seen:order.K-2')).toBe(b!.jobId);
+      await (await tagged.getJob(a!.jobId))!.remove();
+      expect(await p.orderPaid(example('K-1'))).toEqual({ jobId: a!.jobId, duplicate: true });
+    } finally {
+      await p.close();
+      await tagged.close();
+    }
   });
 
   it('fails fast when Redis is down and works again when it is back', async () => {

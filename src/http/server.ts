@@ -10,7 +10,7 @@ import { QueueDepthGauges } from '../observability/queue-depth.js';
 import { checkReady, redisReady } from '../observability/readiness.js';
 import { createProducer, RedisUnavailableError } from '../producer/producer.js';
 import { createRedis, type RedisConnection } from '../queues/connection.js';
-import { allQueueNames, QUEUES } from '../queues/names.js';
+import { allQueueNames } from '../queues/names.js';
 import { VENDORS } from '../vendors/registry.js';
 import type { Logger } from '../runtime/logger.js';
 import { Redactor } from '../runtime/redact.js';
@@ -70,7 +70,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const connection = opts.connection ?? createRedis(config.redis, 'producer');
   if (ownsConnection) connection.on('error', () => {}); // surfaces as 503 and in /readyz
   const producer = createProducer({
-    connection, prefix: config.keys.queuePrefix(QUEUES.orders), idempotencyWindowMs: config.idempotencyWindowMs,
+    connection, prefix: config.queuePrefix, keyLayout: config.keyLayout, idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
     tracing: opts.tracing ?? NO_TRACING,
   });

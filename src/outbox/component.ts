@@ -4,7 +4,6 @@ import type { Tracing } from '../observability/tracing.js';
 import { redisReady } from '../observability/readiness.js';
 import { OrderNotifyProducer } from '../producer/producer.js';
 import { createRedis, waitReady } from '../queues/connection.js';
-import { QUEUES } from '../queues/names.js';
 import type { Logger } from '../runtime/logger.js';
 import { OutboxMetrics } from './metrics.js';
 import { OutboxRelay } from './relay.js';
@@ -30,7 +29,7 @@ export async function startOutboxRelay(deps: { config: AppConfig & { outbox: Out
   });
   const connection = createRedis(config.redis, 'producer');
   const producer = new OrderNotifyProducer({
-    connection, prefix: config.keys.queuePrefix(QUEUES.orders), idempotencyWindowMs: config.idempotencyWindowMs,
+    connection, prefix: config.queuePrefix, keyLayout: config.keyLayout, idempotencyWindowMs: config.idempotencyWindowMs,
     keepCompletedMs: config.jobs.keepCompletedMs, keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
     tracing: deps.tracing, // each relayed order starts its trace here, as an ingested one does in the API
   });

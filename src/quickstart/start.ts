@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import type { OrderRecord } from '../orders/record.js';
 import { createProducer } from '../producer/producer.js';
-import { QUEUES } from '../queues/names.js';
 import { sandboxEnv } from '../sandbox/env.js';
 import { startSandbox } from '../sandbox/index.js';
 import type { Sandbox } from '../sandbox/types.js';
@@ -109,7 +108,7 @@ function printAccess(out: { write(text: string): unknown }, running: RunningProc
 }
 
 async function seedAndWatch(running: RunningProcess, out: { write(text: string): unknown }, opts: OutOfTheBoxOptions): Promise<OrderRecord[]> {
-  const producer = createProducer({ redisUrl: running.config.redis.url, prefix: running.config.keys.queuePrefix(QUEUES.orders) });
+  const producer = createProducer({ redisUrl: running.config.redis.url, prefix: running.config.queuePrefix, keyLayout: running.config.keyLayout });
   try {
     // Fresh order ids per run, so a Redis kept between runs shows new orders rather than duplicates.
     const run = Date.now().toString(36).slice(-5);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { createProducer } from '../../producer/producer.js';
-import { QUEUES } from '../../queues/names.js';
 import { EXIT, type ExitCode } from '../../runtime/exit-codes.js';
 import { cliConfig, UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
@@ -20,7 +19,7 @@ export async function enqueueCommand(io: CliIO, source: string, opts: { json?: b
 
   const { config } = cliConfig(io);
   const producer = createProducer({
-    redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.keys.queuePrefix(QUEUES.orders),
+    redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.queuePrefix, keyLayout: config.keyLayout,
     idempotencyWindowMs: config.idempotencyWindowMs, keepCompletedMs: config.jobs.keepCompletedMs,
     keepFailedMs: config.jobs.keepFailedMs, orderRetentionMs: config.orderRetentionMs,
   });

@@ -8,7 +8,7 @@ import { describeChain } from '../../orders/chain-view.js';
 /** `order <orderId>`: the per-order record as a table (or JSON); exit 3 when the order is unknown. */
 export async function orderCommand(io: CliIO, orderId: string, opts: { json?: boolean }): Promise<ExitCode> {
   const { config, redactor } = cliConfig(io);
-  const producer = createProducer({ redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.queuePrefix });
+  const producer = createProducer({ redisUrl: config.redis.url, clusterNodes: config.redis.clusterNodes, prefix: config.queuePrefix, keyLayout: config.keyLayout });
   try {
     const raw = await producer.getOrder(orderId);
     // The same Redactor as GET /v1/orders/{id}: secrets removed, phones and e-mails masked.
