@@ -48,8 +48,9 @@ export const throughput: Scenario = {
 
     const bulk: BulkFigures[] = [];
     for (let r = 1; bulkN > 0 && r <= rounds; r++) {
-      const b = await bulkEnqueue(ctx, bulkN);
-      ctx.log(`throughput bulk round ${r}: orderPaidBulk ${b.eventsPerSec} events/s, bare addBulk ${b.bareJobsPerSec} jobs/s`);
+      const b = await bulkEnqueue(ctx, bulkN, r);
+      ctx.log(`throughput bulk round ${r}: orderPaidBulk ${b.eventsPerSec} events/s (${b.clientCpuMsPerEvent} ms CPU/event, validation ${b.validationCpuMsPerEvent}), `
+        + `bare addBulk ${b.bareJobsPerSec} jobs/s (${b.bareClientCpuMsPerEvent} ms CPU/event; ${b.bareWithValidationPerSec}/s with our validation)`);
       bulk.push(b);
     }
     const runs: RunFigures[] = [];
@@ -165,9 +166,11 @@ function summarise(n: number, rounds: number, workloads: Workload[], runs: RunFi
     const b = (pick: (x: BulkFigures) => number) => Math.round(median(bulk.map(pick)));
     figures.order_paid_bulk_events_per_s = b((x) => x.eventsPerSec);
     figures.bare_add_bulk_jobs_per_s = b((x) => x.bareJobsPerSec);
+    figures.bare_add_bulk_with_validation_per_s = b((x) => x.bareWithValidationPerSec ?? Number.NaN);
+    figures.order_paid_bulk_validation_cpu_ms_per_event = round(median(bulk.map((x) => x.validationCpuMsPerEvent ?? Number.NaN)), 4);
     figures.order_paid_bulk_client_cpu_ms_per_event = round(median(bulk.map((x) => x.clientCpuMsPerEvent ?? Number.NaN)), 3);
     figures.bare_add_bulk_client_cpu_ms_per_event = round(median(bulk.map((x) => x.bareClientCpuMsPerEvent ?? Number.NaN)), 3);
-    goals.push({ goal: 'orderPaidBulk ≥ 15,000 events/s', measured: `${figures.order_paid_bulk_events_per_s} (bare addBulk ${figures.bare_add_bulk_jobs_per_s} jobs/s)`, met: b((x) => x.eventsPerSec) >= 15_000 });
+    goals.push({ goal: 'orderPaidBulk ≥ 15,000 events/s', measured: `${figures.order_paid_bulk_events_per_s} (bare addBulk ${figures.bare_add_bulk_jobs_per_s} jobs/s, ${figures.bare_add_bulk_with_validation_per_s}/s with our validation)`, met: b((x) => x.eventsPerSec) >= 15_000 });
     const top = (rec: Record<string, number>) => Object.entries(rec).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
     notes.push(`orderPaidBulk, nothing consuming (${bulk[0]!.n} events, chunks of 1,000, median of ${bulk.length}): ${figures.order_paid_bulk_events_per_s} events/s vs bare addBulk ${figures.bare_add_bulk_jobs_per_s} jobs/s; `
       + `Redis ${round(median(bulk.map((x) => x.redisMsPerEvent)), 3)} vs ${round(median(bulk.map((x) => x.bareRedisMsPerEvent)), 3)} ms per event; `

@@ -161,7 +161,8 @@ export class OrderNotifyProducer {
 
   /** One slice: which orders were seen (one MGET), add the others (one addBulk), remember them (one script call). */
   private async enqueueSlice(events: OrderPaid[], traces: ReadonlyArray<string | undefined>, slice: number[], results: EnqueueResult[]): Promise<void> {
-    const keys = slice.map((i) => this.seen.key(events[i]!.orderId));
+    const dedupIds = slice.map((i) => orderDedupId(events[i]!.orderId));
+    const keys = dedupIds.map((id) => this.seen.key(id));
     const seen = await this.seen.check(keys);
     const fresh: number[] = [];
     for (let n = 0; n < slice.length; n++) {
@@ -175,7 +176,7 @@ export class OrderNotifyProducer {
       const i = slice[n]!;
       const event = events[i]!;
       proposed[k] = proposeOrderJobId(event.orderId);
-      const opts = { jobId: proposed[k], deduplication: { id: orderDedupId(event.orderId), ttl: this.windowMs } };
+      const opts = { jobId: proposed[k], deduplication: { id: dedupIds[n]!, ttl: this.windowMs } };
       // The order's trace context, read by the fan-out worker's BullMQ telemetry (bullmq-otel format).
       return { name: JOB_NAMES.orderPaid, data: event, opts: traces[i] ? { ...opts, telemetry: { metadata: traces[i] } } : opts };
     });

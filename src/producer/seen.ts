@@ -1,5 +1,4 @@
 import type { RedisConnection } from '../queues/connection.js';
-import { orderDedupId } from '../queues/job-ids.js';
 
 /**
  * SET NX each order's key to its job id for the idempotency window. One script call per slice of orders instead of
@@ -29,8 +28,9 @@ export class SeenOrders {
     this.redis = redis as ScriptedRedis;
   }
 
-  key(orderId: string): string {
-    return `${this.prefix}:seen:${orderDedupId(orderId)}`;
+  /** The key of an order, by its deduplication id (orderDedupId: the order id made safe for key names). */
+  key(dedupId: string): string {
+    return `${this.prefix}:seen:${dedupId}`;
   }
 
   /** The job id each order was enqueued as within the window, or null. */
