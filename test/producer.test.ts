@@ -101,6 +101,48 @@ describe('producer (real Redis)', () => {
     expect((await queue.getJobs(['waiting'])).filter((j) => j.data.orderId === 'L-400')).toHaveLength(0);
   });
 
+  it('two producers enqueueing the same orders at once make one job per order, and exactly one call says new', async () => {
+    const other = createProducer({ redisUrl: redis.url, prefix });
+    try {
+      const ids = Array.from({ length: 300 }, (_, i) => `C-${i}`);
+      const [a, b] = await Promise.all([producer.orderPaidBulk(ids.map(example)), other.orderPaidBulk([...ids].reverse().map(example))]);
+      const bByOrder = [...b].reverse();
+      ids.forEach((_, i) => {
+        expect(a[i]!.jobId).toBe(bByOrder[i]!.jobId);
+        expect([a[i]!.duplicate, bByOrder[i]!.duplicate].filter((d) => !d)).toHaveLength(1);
+      });
+      const jobs = await queue.getJobs(['waiting']);
+      expect(jobs.filter((j) => j.data.orderId.startsWith('C-'))).toHaveLength(300);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an order whose job was added but not remembered (producer crashed in between) is still one job', async () => {
+    // What a crash between the add and the idempotency key leaves: the order's job under its own id, no key.
+    const crashed = (await producer.orderPaid(example('X-1'))).jobId;
+    await redis.client().del(`${prefix}:orders:seen:order.X-1`);
+    expect(await producer.orderPaid(example('X-1'))).toEqual({ jobId: crashed, duplicate: true });
+    expect((await queue.getJobs(['waiting'])).filter((j) => j.data.orderId === 'X-1')).toHaveLength(1);
+  });
+
+  it('after the window an order is a new event, even while its old job is still kept', async () => {
+    const short = createProducer({ redisUrl: redis.url, prefix, idempotencyWindowMs: 300 });
+    try {
+      const first = await short.orderPaid(example('W-1'));
+      expect((await short.orderPaid(example('W-1'))).duplicate).toBe(true);
+      await sleep(400);
+      const [again, copy] = await short.orderPaidBulk([example('W-1'), example('W-1')]);
+      expect(again!.duplicate).toBe(false);
+      expect(again!.jobId).not.toBe(first.jobId);
+      expect(copy).toEqual({ jobId: again!.jobId, duplicate: true });
+      expect(await short.orderPaid(example('W-1'))).toEqual({ jobId: again!.jobId, duplicate: true });
+      expect((await queue.getJobs(['waiting'])).filter((j) => j.data.orderId === 'W-1')).toHaveLength(2);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('rejects an invalid event naming the field and enqueues nothing', async () => {
     const before = await queue.count();
     await expect(producer.orderPaid({ ...example('I-1'), currency: 'euro' })).rejects.toThrow(/currency: must be a 3-letter/);

@@ -27,7 +27,7 @@ const figures: Record<string, Array<{ perSec: number; cpuUs: number; redisUs: nu
 try {
   for (let r = 0; r < rounds; r++) {
     await redis.flush();
-    const producer = createProducer({ redisUrl: redis.url, prefix: `cmp${r}` });
+    const producer = createProducer({ redisUrl: redis.url, prefix: `cmp${r}`, timeoutMs: 30_000 }); // a loaded machine can stall Redis' AOF for seconds
     const queue = new Queue('bare', {
       connection: redis.client, prefix: `cmp${r}b`, defaultJobOptions: orderJobOptions({ jobs: { keepCompletedMs: 86_400_000, keepFailedMs: 14 * 86_400_000 } }),
     });

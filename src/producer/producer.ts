@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { parseOrderPaid, type OrderPaid } from '../events/order-paid.js';
 import { OrderRecords, type OrderRecord } from '../orders/record.js';
 import { createRedis, waitReady, type RedisConnection } from '../queues/connection.js';
-import { orderDedupId, proposeOrderJobId } from '../queues/job-ids.js';
+import { orderDedupId, orderJobId, proposeOrderJobId } from '../queues/job-ids.js';
 import { keyspace, type KeyLayout } from '../queues/keyspace.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
 import { orderJobOptions } from '../queues/options.js';
@@ -134,9 +134,9 @@ export class OrderNotifyProducer {
   }
 
   /**
-   * Idempotency has two layers. BullMQ deduplication makes concurrent adds of one order a single job, but it
-   * forgets the order when a job is removed by hand or by queue.clean(). So each accepted order also leaves its own
-   * key for the whole window (SeenOrders), checked first and written after the add succeeded.
+   * Idempotency has two layers. The order's own job id makes concurrent adds of one order a single job, but only
+   * while that job exists (it is removed by hand, by queue.clean() or by retention). So each accepted order also
+   * leaves its own key for the whole window (SeenOrders), checked first and written after the add succeeded.
    */
   private async enqueue(events: OrderPaid[], traces: ReadonlyArray<string | undefined> = []): Promise<EnqueueResult[]> {
     return this.withDeadline((async () => {
@@ -159,33 +159,46 @@ export class OrderNotifyProducer {
     })());
   }
 
-  /** One slice: which orders were seen (one MGET), add the others (one addBulk), remember them (one script call). */
+  /**
+   * One slice: which orders were seen (one script call), add the others (one addBulk), remember them (one script
+   * call). A new order is added under its own job id (orderJobId), so two producers adding it at once make one job;
+   * the one whose idempotency key lands first answers `duplicate: false`, the other `true`.
+   */
   private async enqueueSlice(events: OrderPaid[], traces: ReadonlyArray<string | undefined>, slice: number[], results: EnqueueResult[]): Promise<void> {
     const dedupIds = slice.map((i) => orderDedupId(events[i]!.orderId));
+    const ownIds = slice.map((i) => orderJobId(events[i]!.orderId));
     const keys = dedupIds.map((id) => this.seen.key(id));
-    const seen = await this.seen.check(keys);
-    const fresh: number[] = [];
+    const seen = await this.seen.check(keys, ownIds.map((id) => this.queue.toKey(id)), ownIds);
+    const added: number[] = [];
+    const proposed: Array<string | undefined> = [];
+    const bulk: Array<JobToAdd<OrderPaid>> = [];
     for (let n = 0; n < slice.length; n++) {
-      const jobId = seen[n];
-      if (jobId) results[slice[n]!] = { jobId, duplicate: true };
-      else fresh.push(n);
-    }
-    if (!fresh.length) return;
-    const proposed = new Array<string>(fresh.length);
-    const bulk = fresh.map((n, k): JobToAdd<OrderPaid> => {
+      const answer = seen[n]!;
       const i = slice[n]!;
-      const event = events[i]!;
-      proposed[k] = proposeOrderJobId(event.orderId);
-      const opts = { jobId: proposed[k], deduplication: { id: dedupIds[n]!, ttl: this.windowMs } };
-      // The order's trace context, read by the fan-out worker's BullMQ telemetry (bullmq-otel format).
-      return { name: JOB_NAMES.orderPaid, data: event, opts: traces[i] ? { ...opts, telemetry: { metadata: traces[i] } } : opts };
-    });
-    const jobIds = (await addJobs(this.queue, bulk)).map((job) => job.id!);
-    for (let k = 0; k < fresh.length; k++) {
-      // BullMQ answers a deduplicated add with the id of the job that holds the order: a different id = duplicate.
-      results[slice[fresh[k]!]!] = { jobId: jobIds[k]!, duplicate: jobIds[k] !== proposed[k] };
+      if (answer === '=') results[i] = { jobId: ownIds[n]!, duplicate: true };
+      else if (answer !== '' && answer !== '~') results[i] = { jobId: answer, duplicate: true };
+      else {
+        // '~': its own id is held by a job older than the window, so a fresh id, with BullMQ's deduplication against
+        // a concurrent re-send (rare: an order sent again after the window while its old job is still kept).
+        const fresh = answer === '~' ? proposeOrderJobId(events[i]!.orderId) : undefined;
+        const opts = fresh ? { jobId: fresh, deduplication: { id: dedupIds[n]!, ttl: this.windowMs } } : { jobId: ownIds[n]! };
+        // The order's trace context, read by the fan-out worker's BullMQ telemetry (bullmq-otel format).
+        bulk.push({ name: JOB_NAMES.orderPaid, data: events[i]!, opts: traces[i] ? { ...opts, telemetry: { metadata: traces[i] } } : opts });
+        added.push(n);
+        proposed.push(fresh);
+      }
     }
-    await this.seen.remember(fresh.map((n) => keys[n]!), jobIds);
+    if (!bulk.length) return;
+    const jobIds = (await addJobs(this.queue, bulk)).map((job) => job.id!);
+    const remembered = await this.seen.remember(added.map((n) => keys[n]!), jobIds);
+    for (let k = 0; k < added.length; k++) {
+      const first = remembered[k] === 1;
+      const jobId = first || typeof remembered[k] !== 'string' ? jobIds[k]! : (remembered[k] as string);
+      // Own id: the call that remembered the order first added it. Fresh id: BullMQ answers a deduplicated add with
+      // the id of the job that holds the order, so a different id = duplicate.
+      const duplicate = proposed[k] ? jobIds[k] !== proposed[k] : !first;
+      results[slice[added[k]!]!] = { jobId, duplicate };
+    }
   }
 
   private getTracing(): Promise<Tracing> {

@@ -1,29 +1,70 @@
 import type { RedisConnection } from '../queues/connection.js';
 
 /**
- * SET NX each order's key to its job id for the idempotency window. One script call per slice of orders instead of
- * one SET per order: fewer commands for Redis to parse and one promise instead of hundreds in the producer.
- * KEYS = the orders' keys; ARGV[1] = window in ms, ARGV[1 + i] = the job id of KEYS[i].
+ * Which orders of a slice were seen. KEYS = the orders' idempotency keys, then their jobs' keys under the order's own
+ * job id (same order); ARGV = now, window, settled (ms), then each order's own job id. Answers per order:
+ * - the job id it was accepted as (its idempotency key exists): a duplicate;
+ * - '' : new, to be added under its own job id;
+ * - '=' : no idempotency key, but its job exists and is younger than the window: a duplicate (another producer is
+ *   adding it right now, or one crashed between add and remember: once the job is older than `settled`, nobody is
+ *   adding it any more and the key is written here, for what is left of the window);
+ * - '~' : its job exists but is older than the window (kept as a failed job, or a window shorter than retention): a
+ *   new event, added under a fresh id.
  */
-const REMEMBER = `
-local ttl = ARGV[1]
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[i + 1], 'PX', ttl, 'NX')
+const CHECK = `
+local n = #KEYS / 2
+local now, window, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i = 1, n do
+  local seen = redis.call('GET', KEYS[i])
+  if seen then
+    out[i] = seen
+  else
+    local ts = tonumber(redis.call('HGET', KEYS[n + i], 'timestamp'))
+    if not ts then
+      out[i] = ''
+    elseif now - ts >= window then
+      out[i] = '~'
+    else
+      out[i] = '='
+      if now - ts >= settled then redis.call('SET', KEYS[i], ARGV[3 + i], 'PX', window - (now - ts), 'NX') end
+    end
+  end
 end
-return #KEYS
+return out
 `;
 
-type ScriptedRedis = RedisConnection & { orderNotifyRememberSeen(numKeys: number, ...args: Array<string | number>): Promise<number> };
+/**
+ * SET NX each order's key to its job id for the window; answers 1 where this call set it, else the id it holds (the
+ * order was remembered by a concurrent call first). KEYS = the orders' keys; ARGV[1] = window (ms), ARGV[1 + i] =
+ * the job id of KEYS[i]. One script call per slice instead of one SET per order.
+ */
+const REMEMBER = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[i + 1], 'PX', ARGV[1], 'NX') then out[i] = 1 else out[i] = redis.call('GET', key) or 0 end
+end
+return out
+`;
+
+type ScriptedRedis = RedisConnection & {
+  orderNotifyCheckSeen(numKeys: number, ...args: Array<string | number>): Promise<string[]>;
+  orderNotifyRememberSeen(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
+};
+
+/** How old an order's job must be before a check takes over remembering it for a producer that never did (crashed). */
+const SETTLED_MS = 60_000;
 
 /**
- * The producer's own record of the orders it accepted, kept for the whole idempotency window. BullMQ's
- * deduplication forgets an order when its job is removed (by hand or by queue.clean()); these keys do not.
- * They live beside the orders queue (same hash tag on a cluster), so one script may write a whole slice.
+ * The producer's own record of the orders it accepted, kept for the whole idempotency window. BullMQ forgets an
+ * order when its job is removed (by hand, by queue.clean(), by retention); these keys do not. They live beside the
+ * orders queue (same hash tag on a cluster as the queue's jobs), so one script covers a whole slice.
  */
 export class SeenOrders {
   private readonly redis: ScriptedRedis;
 
   constructor(redis: RedisConnection, private readonly prefix: string, private readonly windowMs: number) {
+    if (!('orderNotifyCheckSeen' in redis)) redis.defineCommand('orderNotifyCheckSeen', { lua: CHECK });
     if (!('orderNotifyRememberSeen' in redis)) redis.defineCommand('orderNotifyRememberSeen', { lua: REMEMBER });
     this.redis = redis as ScriptedRedis;
   }
@@ -33,13 +74,13 @@ export class SeenOrders {
     return `${this.prefix}:seen:${dedupId}`;
   }
 
-  /** The job id each order was enqueued as within the window, or null. */
-  check(keys: string[]): Promise<Array<string | null>> {
-    return this.redis.mget(keys);
+  /** Per order: its job id if seen, '' new, '=' its own job exists (a duplicate), '~' its own job is older than the window. */
+  check(keys: string[], jobKeys: string[], jobIds: string[]): Promise<string[]> {
+    return this.redis.orderNotifyCheckSeen(keys.length * 2, ...keys, ...jobKeys, Date.now(), this.windowMs, SETTLED_MS, ...jobIds);
   }
 
-  /** Written only after the jobs were added: a crash in between is still covered by BullMQ's deduplication key. */
-  async remember(keys: string[], jobIds: string[]): Promise<void> {
-    if (keys.length) await this.redis.orderNotifyRememberSeen(keys.length, ...keys, this.windowMs, ...jobIds);
+  /** Written only after the jobs were added. Per order: 1 = remembered by this call, else the job id already held. */
+  async remember(keys: string[], jobIds: string[]): Promise<Array<number | string>> {
+    return keys.length ? this.redis.orderNotifyRememberSeen(keys.length, ...keys, this.windowMs, ...jobIds) : [];
   }
 }

@@ -13,7 +13,18 @@ export function deliveryId(orderId: string, ruleId: string): string {
   return `${ruleId}.${encodeIdPart(orderId)}`;
 }
 
-/** The order job id is fresh per call: a different returned id tells the caller the event was a duplicate. */
+/**
+ * An order's own job id: BullMQ ignores an add whose job id exists, so concurrent adds of one order make one job
+ * (cheaper in Redis than BullMQ's deduplication option). The producer's idempotency keys cover the rest of the window.
+ */
+export function orderJobId(orderId: string): string {
+  return `paid.${encodeIdPart(orderId)}`;
+}
+
+/**
+ * A fresh order job id, for an order re-sent after its idempotency window while its old job is still kept (the own id
+ * is taken): added with deduplication, a different returned id tells the caller the event was a duplicate.
+ */
 export function proposeOrderJobId(orderId: string): string {
   return `paid.${encodeIdPart(orderId)}.${randomUUID().slice(0, 8)}`;
 }
