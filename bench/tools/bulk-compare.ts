@@ -3,7 +3,7 @@
  * with the next side) so a shared machine's load hits every side alike; medians printed per side:
  * - orderPaidBulk (ours, chunks of 1,000), validation alone (parseOrderPaidBatch),
  * - the bare queue.addBulk of the same events, bare + a custom job id, bare + job id + BullMQ deduplication (what
- *   ours asks BullMQ for), each with the orders queue's job options.
+ *   the producer asked BullMQ for before it used each order's own job id), each with the orders queue's job options.
  * Events/s, CPU of this process per event, Redis CPU per event (INFO cpu).
  *
  *   npx tsx bench/tools/bulk-compare.ts [rounds=8] [events=20000]
