@@ -83,7 +83,7 @@ export class OrderNotifyProducer {
       defaultJobOptions: orderJobOptions({ jobs: { keepCompletedMs: opts.keepCompletedMs ?? 86_400_000, keepFailedMs: opts.keepFailedMs ?? 14 * 86_400_000 } }),
     });
     this.queue.on('error', () => {});
-    this.records = new OrderRecords(this.connection, prefix, opts.orderRetentionMs ?? 30 * 86_400_000);
+    this.records = new OrderRecords(this.connection, keys, opts.orderRetentionMs ?? 30 * 86_400_000);
     this.tracingOption = opts.tracing;
   }
 
