@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer, InvalidEventError, RedisUnavailableError, type OrderNotifyProducer } from '../src/index.js';
 import { QUEUES } from '../src/queues/names.js';
+import { EVENTS_MAX_LEN } from '../src/queues/options.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { sleep } from './support/wait.js';
 
@@ -151,9 +152,11 @@ describe('producer (real Redis)', () => {
 
   it('per-queue key layout: the orders queue and the idempotency keys share the orders hash tag', async () => {
     const p = createProducer({ redisUrl: redis.url, prefix: 'kl', keyLayout: 'per-queue' });
+    const [a, b] = await p.orderPaidBulk([example('K-1'), example('K-2')]);
+    // The producer opens the orders queue with the workers' event-stream cap, not BullMQ's default of 10,000.
+    expect(await redis.client().hget('kl:{orders}:orders:meta', 'opts.maxLenEvents')).toBe(String(EVENTS_MAX_LEN));
     const tagged = new Queue(QUEUES.orders, { connection: redis.client(), prefix: 'kl:{orders}' });
     try {
-      const [a, b] = await p.orderPaidBulk([example('K-1'), example('K-2')]);
       expect((await tagged.getJob(a!.jobId))?.data.orderId).toBe('K-1');
       expect(await redis.client().keys('kl:*seen*')).toEqual(expect.arrayContaining(['kl:{orders}:orders:seen:order.K-1', 'kl:{orders}:orders:seen:order.K-2']));
       expect(await redis.client().get('kl:{orders}:orders:seen:order.K-2')).toBe(b!.jobId);

@@ -5,7 +5,7 @@ import { createRedis, waitReady, type RedisConnection } from '../queues/connecti
 import { orderDedupId, orderJobId, proposeOrderJobId } from '../queues/job-ids.js';
 import { keyspace, type KeyLayout } from '../queues/keyspace.js';
 import { JOB_NAMES, QUEUES } from '../queues/names.js';
-import { orderJobOptions } from '../queues/options.js';
+import { orderJobOptions, queueAt } from '../queues/options.js';
 import { addJobs, type JobToAdd } from '../queues/add-jobs.js';
 import { hostTracing, NO_TRACING, type Tracing } from '../observability/tracing.js';
 import { SeenOrders } from './seen.js';
@@ -79,7 +79,7 @@ export class OrderNotifyProducer {
     this.seen = new SeenOrders(this.connection, `${keys.beside(QUEUES.orders)}:${QUEUES.orders}`, this.windowMs);
     this.queue = new Queue(QUEUES.orders, {
       connection: this.connection,
-      prefix: keys.queuePrefix(QUEUES.orders),
+      ...queueAt(keys, QUEUES.orders), // the workers' prefix and event-stream cap (a Queue writes its cap into the meta when it opens)
       defaultJobOptions: orderJobOptions({ jobs: { keepCompletedMs: opts.keepCompletedMs ?? 86_400_000, keepFailedMs: opts.keepFailedMs ?? 14 * 86_400_000 } }),
     });
     this.queue.on('error', () => {});
