@@ -54,7 +54,7 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
     });
     running.push(proc);
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const producer = createProducer({ redisUrl: redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+    const producer = createProducer({ redisUrl: redis.url, prefix: config.queuePrefix, keyLayout: config.keyLayout });
     return { proc, config, producer, logs };
   }
 
@@ -139,7 +139,7 @@ describe('partitions and key layouts (fan-out + vendor workers, real Redis, sand
     });
     running.push(proc);
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const producer = createProducer({ redisUrl: redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+    const producer = createProducer({ redisUrl: redis.url, prefix: config.queuePrefix, keyLayout: config.keyLayout });
     const records = recordsFor(config, redis.client());
     try {
       const orders = testOrders('pqall', 8, ['lineUserId', 'messenger', 'metabotLeadId', 'whatsappPhone'], 700);

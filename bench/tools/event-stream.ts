@@ -49,7 +49,7 @@ async function run(mode: 'before' | 'after') {
     await events.waitUntilReady();
     extra.push(events);
   }
-  const producer = createProducer({ redisUrl: redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+  const producer = createProducer({ redisUrl: redis.url, prefix: config.queuePrefix, keyLayout: config.keyLayout });
   await redis.client.config('RESETSTAT');
   const memBefore = await redis.usedMemory();
   const orders = testOrders(`es-${mode}`, N, ['metabotLeadId']);

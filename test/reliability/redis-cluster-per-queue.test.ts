@@ -30,7 +30,7 @@ describe('Redis Cluster (3 masters), per-queue key layout with partitions', () =
     const logs: string[] = [];
     const proc = await startProcess([...WORKER_COMPONENTS], { env, host: '127.0.0.1', logDestination: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent' });
-    const producer = createProducer({ clusterNodes: cluster.nodes, prefix: config.keys.queuePrefix(QUEUES.orders) });
+    const producer = createProducer({ clusterNodes: cluster.nodes, prefix: config.queuePrefix, keyLayout: config.keyLayout });
     const conn = createRedis(config.redis, 'worker');
     await waitReady(conn, 10_000);
     const records = recordsFor(config, conn);

@@ -15,7 +15,7 @@ export function startFrontHalf(config: AppConfig, routes: Route[] = loadRoutesFi
   const logger = pino({ level: 'silent' });
   const records = new OrderRecords(connection, config.queuePrefix, config.orderRetentionMs);
   // The producer's prefix is the orders queue's (REDIS_KEY_LAYOUT): where the fan-out worker reads.
-  const producer = createProducer({ redisUrl: config.redis.url, prefix: config.keys.queuePrefix(QUEUES.orders) });
+  const producer = createProducer({ redisUrl: config.redis.url, prefix: config.queuePrefix, keyLayout: config.keyLayout });
   const fanout = createFanoutWorker({ config, routes, connection, records, metrics, logger });
   return {
     connection, metrics, logger, records, producer, fanout,
