@@ -166,21 +166,23 @@ export function createResultsHandback(opts: {
   let lastTrimCheck = 0;
 
   /**
-   * Producer-side trimming: nobody may be consuming the results queue, and every job holds up to RESULTS_BATCH_MAX
-   * changes. At most once a second the relay looks at the waiting count and removes the oldest waiting jobs above
-   * RESULTS_QUEUE_MAX (counted in order_notify_results_trimmed_total). The order record keeps every status anyway.
+   * Producer-side trimming: nobody may be consuming the results queue. At most once a second the relay looks at the
+   * waiting count and removes the oldest waiting jobs above RESULTS_QUEUE_MAX changes, i.e. RESULTS_QUEUE_MAX /
+   * RESULTS_BATCH_MAX jobs (counted in order_notify_results_trimmed_total). The order record keeps every status anyway.
    */
   async function trim(queue: Queue): Promise<void> {
     const now = Date.now();
     if (now - lastTrimCheck < TRIM_CHECK_MS) return;
     lastTrimCheck = now;
-    const excess = (await queue.getWaitingCount()) - config.results.queueMax;
+    // RESULTS_QUEUE_MAX counts status changes: a batch job holds up to RESULTS_BATCH_MAX of them.
+    const maxJobs = Math.max(1, Math.ceil(config.results.queueMax / config.results.batchMax));
+    const excess = (await queue.getWaitingCount()) - maxJobs;
     if (excess <= 0) return;
     const oldest = await queue.getJobs(['wait'], 0, Math.min(excess, TRIM_BATCH) - 1, true);
     let removed = 0;
     for (const job of oldest) removed += await queue.remove(job.id!).catch(() => 0);
     opts.metrics?.resultsTrimmed.inc(removed);
-    logger.warn({ removed, max: config.results.queueMax }, 'results queue over RESULTS_QUEUE_MAX; oldest waiting results removed (is the monolith consuming them?)');
+    logger.warn({ removed, maxJobs, max: config.results.queueMax }, 'results queue over RESULTS_QUEUE_MAX; oldest waiting results removed (is the monolith consuming them?)');
   }
 
   const enabled = Boolean(resultsQueue || webhookQueue);
