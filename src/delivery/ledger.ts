@@ -32,6 +32,15 @@ export class DeliveryLedger {
     if (!('orderNotifyLedgerAck' in redis)) redis.defineCommand('orderNotifyLedgerAck', { lua: ACK });
   }
 
+  /** Where a delivery's entry and attempt marker live (for a caller writing the entry in its own script). */
+  keysOf(deliveryId: string): { key: string; attemptKey: string } {
+    return { key: this.key(deliveryId), attemptKey: this.attemptKey(deliveryId) };
+  }
+
+  get entryTtlMs(): number {
+    return this.ttlMs;
+  }
+
   private key(deliveryId: string): string {
     return `${this.prefixOf(deliveryId)}:sent:${deliveryId}`;
   }
@@ -96,10 +105,15 @@ export class DeliveryLedger {
    * true when written, false when the bound passed (the caller ends the job "sent, not recorded").
    */
   async recordWithRetry(entries: Array<{ deliveryId: string; entry: LedgerEntry }>, boundMs: number, onRetry?: (e: unknown) => void): Promise<boolean> {
+    return this.writeWithRetry(() => this.record(entries), boundMs, onRetry);
+  }
+
+  /** The same bounded retry around any write that carries ledger entries (the worker's ledger + record script). */
+  async writeWithRetry(write: () => Promise<unknown>, boundMs: number, onRetry?: (e: unknown) => void): Promise<boolean> {
     const giveUpAt = Date.now() + boundMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
       try {
-        await this.record(entries);
+        await write();
         return true;
       } catch (e) {
         onRetry?.(e);

@@ -31,6 +31,8 @@ export interface Delivery<P> {
   payload: P;
   /** The delivery's trace context when tracing is on (carried on to the Twin24 correlator). */
   trace?: string;
+  /** Which attempt this is (1 = first), for the record written with the acknowledgement. */
+  attempt?: number;
 }
 
 /** Per-delivery result of one vendor request. */

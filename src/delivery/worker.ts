@@ -3,7 +3,7 @@ import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Queue,
 import type { AppConfig } from '../config/env.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { OrderRecords } from '../orders/record.js';
+import type { OrderRecords, RecordChange } from '../orders/record.js';
 import type { RedisConnection } from '../queues/connection.js';
 import { deliveryQueueNames, deliveryQueueOf, vendorGroup } from '../queues/names.js';
 import { deliveryJobOptions, queueAt, retryingWorkerOptions, workerAt } from '../queues/options.js';
@@ -90,6 +90,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     reason: 'sent; recorded late (Redis refused writes after the acknowledgement)',
   }).then(() => undefined), logger);
   let onTheWire = 0;
+  /** Deliveries whose ledger entry and "sent" record were written with the acknowledgement: the change to tell, if any. */
+  const recordedWithAck = new Map<string, RecordChange | undefined>();
 
   let refreshing: Promise<void> | undefined;
   const refreshAuth = () => (refreshing ??= adapter.refreshAuth!().finally(() => { refreshing = undefined; }));
@@ -139,8 +141,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     await ledger.clearAttempts(batch.filter((_, i) => { const o = outcomes[i]; return o && !o.ok && answered(o.error); }).map((d) => d.deliveryId))
       .catch(() => undefined);
     // After an ack the vendor is never asked again: a failed write is retried here, not treated as a vendor failure.
+    // The ledger entries and the "sent" records are one script call (they live beside the delivery's queue).
     let warned = false;
-    const written = await ledger.recordWithRetry(entries, config.delivery.ledgerWriteRetryMs, (e) => {
+    const written = await ledger.writeWithRetry(async () => {
+      const changes = await records.acknowledge(entries.map(({ delivery: d, entry }) => ({
+        orderId: d.orderId, deliveryId: d.deliveryId, ledger: { ...ledger.keysOf(d.deliveryId), value: JSON.stringify(entry) },
+        patch: { vendor, ruleId: d.ruleId, status: 'sent' as const, vendorMessageId: entry.vendorMessageId, sentAt: entry.acknowledgedAt, attempts: d.attempt },
+      })), ledger.entryTtlMs);
+      for (const { delivery: d } of entries) recordedWithAck.set(d.deliveryId, changes.find((c) => c.delivery.deliveryId === d.deliveryId));
+    }, config.delivery.ledgerWriteRetryMs, (e) => {
       if (!warned) logger.warn({ err: e instanceof Error ? e.message : String(e), recipients: entries.length }, 'ledger write after an acknowledgement failed; retrying (never resending)');
       warned = true;
     });
@@ -220,7 +229,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const started = Date.now();
     const data = parseDeliveryJob(job, def);
     const delivery: Delivery<unknown> = {
-      deliveryId: data.deliveryId, orderId: data.orderId, ruleId: data.ruleId, payload: data.payload, trace: span.carrier(),
+      deliveryId: data.deliveryId, orderId: data.orderId, ruleId: data.ruleId, payload: data.payload, trace: span.carrier(), attempt: job.attemptsMade + 1,
     };
     const log = { orderId: data.orderId, rule: data.ruleId, attempt: job.attemptsMade + 1 };
 
@@ -261,7 +270,14 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       logger.error({ ...log, vendorMessageId: outcome.vendorMessageId }, 'sent, not recorded: the ledger write failed past LEDGER_WRITE_RETRY');
       throw new UnrecoverableError(`sent, not recorded: ${vendor} acknowledged it, the ledger write failed for ${config.delivery.ledgerWriteRetryMs} ms; do not resend`);
     }
-    await acknowledged(delivery, job, outcome, new Date().toISOString());
+    if (recordedWithAck.has(data.deliveryId)) {
+      const change = recordedWithAck.get(data.deliveryId);
+      recordedWithAck.delete(data.deliveryId);
+      await adapter.afterAcknowledged?.(delivery, outcome);
+      if (change) await records.tell(change);
+    } else {
+      await acknowledged(delivery, job, outcome, new Date().toISOString());
+    }
     metrics.deliveries.inc({ vendor, outcome: 'sent' });
     logger.info({ ...log, durationMs: Date.now() - started, vendorMessageId: outcome.vendorMessageId }, 'delivered');
     return { vendorMessageId: outcome.vendorMessageId };

@@ -4,11 +4,13 @@
  * record script, a history pipeline, a fallback-chain script and one or two BullMQ jobs.
  *
  * KEYS: per order i (1-based block b = 3i-2): record hash b, history list b+1, hand-back outbox list b+2.
- * ARGV[1]: JSON { t: retention ms, m: history max entries }; ARGV[2]: JSON array of changes:
+ * ARGV[1]: JSON { t: retention ms, m: history max entries, l: ledger ttl ms }; ARGV[2]: JSON array of changes:
  *   { k: block index, i: 1 = first write (set missing fields only), f: [field, value, ...] (values are JSON text),
  *     sf: status field, s: status JSON (absent: no status), r: rank, of/ov: order-id field/value,
  *     cf: chain field, hf / lf: last history / last notified event field, e: event id, h: history entry JSON,
- *     n: notification JSON }
+ *     n: notification JSON, lk: index in KEYS of a ledger entry (the attempt marker at lk + 1), lv: its JSON }
+ * A change with `lk` is an acknowledgement: its ledger entry is written and its attempt marker dropped first, in the
+ * same call as the record (they live beside the same queue), so a delivery is finished in one script.
  * Returns per change { applied, chainMember, queued }: applied = the status was taken (not outranked; for a first
  * write, not already set). A change is written to the history and the outbox once per event id, so a re-run (a
  * retried job, a stalled one) adds no second entry and no second notification. A chain member's notification is left
@@ -22,6 +24,10 @@ local ranks = { ${Object.entries(ranks).map(([s, r]) => `['"${s}"']=${r}`).join(
 local out = {}
 for idx, c in ipairs(changes) do
   local rec, hist, outbox = KEYS[c.k], KEYS[c.k + 1], KEYS[c.k + 2]
+  if c.lk then
+    redis.call('SET', KEYS[c.lk], c.lv, 'PX', opts.l)
+    redis.call('DEL', KEYS[c.lk + 1])
+  end
   local applied = 0
   if c.i == 1 then
     for j = 1, #c.f, 2 do

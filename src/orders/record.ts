@@ -4,7 +4,7 @@ import { keyspace as makeKeyspace, type Keyspace } from '../queues/keyspace.js';
 import { deliveryQueueOf, QUEUES } from '../queues/names.js';
 import { historyEntryOf, historyEntrySchema, MAX_HISTORY_ENTRIES, type HistoryEntry } from './history.js';
 import { summariseChains } from './chain-view.js';
-import { eventKey, STATUS_RANK, type DeliveryPatch, type DeliveryRecord, type OrderRecord, type RecordListener } from './delivery-record.js';
+import { eventKey, STATUS_RANK, type DeliveryPatch, type DeliveryRecord, type OrderRecord, type RecordChange, type RecordListener } from './delivery-record.js';
 import { APPEND_NOTIFICATION, recordScript } from './record-script.js';
 
 // The types and statuses of a record live in delivery-record.ts; importers keep using this module.
@@ -28,11 +28,14 @@ export interface OrderRecordsOptions {
 }
 
 /** One write for the record script: a delivery's fields (or the order's own, deliveryId `_order`) in one group. */
-interface RawWrite { orderId: string; group: string; deliveryId: string; first?: boolean; fields: string[]; delivery?: DeliveryRecord }
+interface RawWrite { orderId: string; group: string; deliveryId: string; first?: boolean; fields: string[]; delivery?: DeliveryRecord; ledger?: LedgerWrite }
+
+/** A delivery's ledger entry written with its record (the keys come from DeliveryLedger.keysOf). */
+export interface LedgerWrite { key: string; attemptKey: string; value: string }
 
 interface Change {
   k: number; i?: 1; f: string[]; sf: string; s?: string; r: number; of: string; ov: string; cf: string; hf: string; lf: string;
-  e: string; h?: string; n?: string;
+  e: string; h?: string; n?: string; lk?: number; lv?: string;
 }
 
 type ScriptedRedis = RedisConnection & {
@@ -146,10 +149,35 @@ export class OrderRecords {
     return Number(appended) === 1;
   }
 
+  /**
+   * The vendor acknowledged these deliveries: each one's ledger entry (written, its attempt marker dropped) and its
+   * record change (+ history, outbox) in one script call per key prefix. Listeners are not told here: the caller
+   * tells them (`tell`) as its job goes on, so a failing listener is never taken for a failed ledger write.
+   */
+  async acknowledge(writes: Array<{ orderId: string; deliveryId: string; patch: DeliveryPatch; ledger: LedgerWrite }>, ledgerTtlMs: number): Promise<RecordChange[]> {
+    return (await this.write(writes, [], ledgerTtlMs)).changes;
+  }
+
+  /** Tells the listeners of a change written by `acknowledge`. */
+  async tell(change: RecordChange): Promise<void> {
+    for (const listener of this.listeners) await listener(change);
+  }
+
   private async changeAll(
     writes: Array<{ orderId: string; deliveryId: string; patch: DeliveryPatch; at?: Date; first?: boolean }>,
     alongside: RawWrite[] = [],
   ): Promise<DeliveryRecord[]> {
+    const { deliveries, changes } = await this.write(writes, alongside);
+    for (const change of changes) await this.tell(change);
+    return deliveries;
+  }
+
+  /** Writes the changes; answers the records written and the changes the listeners are to hear (status taken). */
+  private async write(
+    writes: Array<{ orderId: string; deliveryId: string; patch: DeliveryPatch; at?: Date; first?: boolean; ledger?: LedgerWrite }>,
+    alongside: RawWrite[] = [],
+    ledgerTtlMs?: number,
+  ): Promise<{ deliveries: DeliveryRecord[]; changes: RecordChange[] }> {
     const deliveries = writes.map((w) => ({ deliveryId: w.deliveryId, ...w.patch, updatedAt: (w.at ?? new Date()).toISOString() }) as DeliveryRecord);
     const replies = await this.apply(writes.map((w, i): RawWrite => {
       const d = deliveries[i]!;
@@ -157,18 +185,18 @@ export class OrderRecords {
       for (const [attr, value] of Object.entries(d)) {
         if (value !== undefined && attr !== 'deliveryId' && (w.first || attr !== 'status')) fields.push(`${w.deliveryId}${SEP}${attr}`, JSON.stringify(value));
       }
-      return { orderId: w.orderId, group: this.groupOf(d.vendor, d.deliveryId), deliveryId: w.deliveryId, first: w.first, fields, delivery: d };
-    }).concat(alongside));
+      return { orderId: w.orderId, group: this.groupOf(d.vendor, d.deliveryId), deliveryId: w.deliveryId, first: w.first, fields, delivery: d, ledger: w.ledger };
+    }).concat(alongside), ledgerTtlMs);
+    const changes: RecordChange[] = [];
     for (const [i, delivery] of deliveries.entries()) {
       const [applied, member, queued] = replies[i]!;
-      if (applied !== 1 || delivery.status === undefined) continue;
-      for (const listener of this.listeners) await listener({ orderId: writes[i]!.orderId, delivery, chainMember: member === 1, queued: queued === 1 });
+      if (applied === 1 && delivery.status !== undefined) changes.push({ orderId: writes[i]!.orderId, delivery, chainMember: member === 1, queued: queued === 1 });
     }
-    return deliveries;
+    return { deliveries, changes };
   }
 
   /** One script call per key prefix (one in the single layout, one per group in per-queue). */
-  private async apply(writes: RawWrite[]): Promise<Array<[number, number, number]>> {
+  private async apply(writes: RawWrite[], ledgerTtlMs?: number): Promise<Array<[number, number, number]>> {
     const byPrefix = new Map<string, number[]>();
     writes.forEach((w, i) => {
       const p = this.keys.beside(w.group);
@@ -195,6 +223,11 @@ export class OrderRecords {
           hf: `${id}${SEP}${LAST_HISTORY}`, lf: `${id}${SEP}${LAST_NOTIFIED}`, e: '',
         };
         if (w.first) change.i = 1;
+        if (w.ledger) {
+          change.lk = keys.length + 1;
+          change.lv = w.ledger.value;
+          keys.push(w.ledger.key, w.ledger.attemptKey);
+        }
         if (d?.status !== undefined) {
           change.s = JSON.stringify(d.status);
           change.e = eventKey(d);
@@ -205,7 +238,7 @@ export class OrderRecords {
         return change;
       });
       const replies = await (this.redis as ScriptedRedis).orderNotifyRecord(keys.length, ...keys,
-        JSON.stringify({ t: this.retentionMs, m: MAX_HISTORY_ENTRIES }), JSON.stringify(changes));
+        JSON.stringify({ t: this.retentionMs, m: MAX_HISTORY_ENTRIES, l: ledgerTtlMs ?? 0 }), JSON.stringify(changes));
       indexes.forEach((i, j) => { out[i] = replies[j]!.map(Number) as [number, number, number]; });
     }));
     return out;
