@@ -71,18 +71,35 @@ export async function startRedisCluster(masters = 3, opts: RedisClusterOptions =
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const taken = new Set<number>();
+    const fresh = async () => {
+      for (;;) {
+        const p = await freePort();
+        if (!taken.has(p)) { taken.add(p); return p; }
+      }
+    };
     for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      const bus = await freePort();
-      ports.push(port);
-      buses.push(bus);
-      procs.push(spawn('redis-server', [
-        '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appenddirname', `appendonly-${port}`, '--cluster-node-timeout', '5000',
-        '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...(opts.args ?? []),
-      ], { stdio: 'ignore' }));
+      // A port the OS handed out can be taken again before redis-server binds it (another test, the bus port of a
+      // sibling): a node that exits at start is started again on fresh ports.
+      for (let attempt = 1; ; attempt++) {
+        const port = await fresh();
+        const bus = await fresh();
+        const proc = spawn('redis-server', [
+          '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
+          '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appenddirname', `appendonly-${port}`, '--cluster-node-timeout', '5000',
+          '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...(opts.args ?? []),
+        ], { stdio: 'ignore' });
+        procs.push(proc);
+        const exited = new Promise<boolean>((r) => proc.once('exit', () => r(true)));
+        const failed = await Promise.race([waitForPing(port).then(() => false, () => true), exited]);
+        if (!failed) {
+          ports.push(port);
+          buses.push(bus);
+          break;
+        }
+        if (attempt === 3) throw new Error(`redis-server did not start on ${port} (3 tries)`);
+      }
     }
-    for (const port of ports) await waitForPing(port);
     if (opts.slots?.length) {
       const owners = slotOwners(masters, opts.slots);
       for (const [m, port] of ports.entries()) {
