@@ -102,13 +102,9 @@ export class DeliveryLedger {
   /**
    * After an acknowledgement the vendor must never be asked again, so a failed write is not a vendor failure: it is
    * retried here with backoff for up to `boundMs` (Redis full, read-only during a failover, restarting). Resolves
-   * true when written, false when the bound passed (the caller ends the job "sent, not recorded").
+   * true when written, false when the bound passed (the caller ends the job "sent, not recorded"). `write` is any write
+   * that carries ledger entries (the delivery worker's ledger + record script).
    */
-  async recordWithRetry(entries: Array<{ deliveryId: string; entry: LedgerEntry }>, boundMs: number, onRetry?: (e: unknown) => void): Promise<boolean> {
-    return this.writeWithRetry(() => this.record(entries), boundMs, onRetry);
-  }
-
-  /** The same bounded retry around any write that carries ledger entries (the worker's ledger + record script). */
   async writeWithRetry(write: () => Promise<unknown>, boundMs: number, onRetry?: (e: unknown) => void): Promise<boolean> {
     const giveUpAt = Date.now() + boundMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import type { RedisConnection } from '../queues/connection.js'; // readHistory (single layout)
-import { encodeIdPart } from '../queues/job-ids.js';
 import type { DeliveryRecord } from './record.js'; // type only: record.ts imports this module
 
 /**
@@ -25,10 +23,6 @@ export const historyEntrySchema = z.object({
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
-export function historyKey(prefix: string, orderId: string): string {
-  return `${prefix}:order:${encodeIdPart(orderId)}:history`;
-}
-
 /** The history entry of one accepted change (written by the record script, orders/record-script.ts). */
 export function historyEntryOf(d: DeliveryRecord): HistoryEntry {
   return {
@@ -37,10 +31,9 @@ export function historyEntryOf(d: DeliveryRecord): HistoryEntry {
   };
 }
 
-/** Oldest first; entries that do not parse (edited by hand) are left out rather than failing the page. */
-export async function readHistory(redis: RedisConnection, prefix: string, orderId: string): Promise<HistoryEntry[]> {
-  const raw = await redis.lrange(historyKey(prefix, orderId), 0, -1);
-  return raw.flatMap((line) => {
+/** Stored entries, in their order; entries that do not parse (edited by hand) are left out rather than failing the page. */
+export function parseHistory(lines: readonly string[]): HistoryEntry[] {
+  return lines.flatMap((line) => {
     try {
       const parsed = historyEntrySchema.safeParse(JSON.parse(line));
       return parsed.success ? [parsed.data] : [];

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../queues/connection.js';
 import { encodeIdPart } from '../queues/job-ids.js';
 import { keyspace as makeKeyspace, type Keyspace } from '../queues/keyspace.js';
 import { deliveryQueueOf, QUEUES } from '../queues/names.js';
-import { historyEntryOf, historyEntrySchema, MAX_HISTORY_ENTRIES, type HistoryEntry } from './history.js';
+import { historyEntryOf, MAX_HISTORY_ENTRIES, parseHistory, type HistoryEntry } from './history.js';
 import { summariseChains } from './chain-view.js';
 import { eventKey, STATUS_RANK, type DeliveryPatch, type DeliveryRecord, type OrderRecord, type RecordChange, type RecordListener } from './delivery-record.js';
 import { APPEND_NOTIFICATION, recordScript } from './record-script.js';
@@ -250,12 +250,17 @@ export class OrderRecords {
   }
 
   /** The order's parts: its own hash, then (per-queue layout) the groups it lists. */
+  /** The order's parts: its own hash, then (per-queue layout) the hashes of the groups it lists. */
   private async parts(orderId: string): Promise<Array<Record<string, string>>> {
     const own = await this.redis.hgetall(this.key(orderId));
-    if (this.keys.layout === 'single') return [own];
+    return [own, ...await Promise.all(this.groupsListed(own).map((g) => this.redis.hgetall(this.key(orderId, g))))];
+  }
+
+  /** The groups an order's own part lists (`_order|g|<group>`); none in the single layout, where all is one hash. */
+  private groupsListed(own: Record<string, string>): string[] {
+    if (this.keys.layout === 'single') return [];
     const marker = `${ORDER}${SEP}g${SEP}`;
-    const groups = Object.keys(own).filter((f) => f.startsWith(marker)).map((f) => f.slice(marker.length));
-    return [own, ...await Promise.all(groups.map((g) => this.redis.hgetall(this.key(orderId, g))))];
+    return Object.keys(own).filter((f) => f.startsWith(marker)).map((f) => f.slice(marker.length));
   }
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
@@ -287,17 +292,10 @@ export class OrderRecords {
 
   /** The order's status history, oldest first, from every group it has parts in. */
   async history(orderId: string): Promise<HistoryEntry[]> {
-    const own = this.keys.layout === 'single' ? [QUEUES.orders] : [QUEUES.orders, ...Object.keys(await this.redis.hgetall(this.key(orderId)))
-      .filter((f) => f.startsWith(`${ORDER}${SEP}g${SEP}`)).map((f) => f.slice(`${ORDER}${SEP}g${SEP}`.length))];
-    const lists = await Promise.all(own.map((g) => this.redis.lrange(this.historyKey(orderId, g), 0, -1)));
-    const entries = lists.flat().flatMap((line) => {
-      try {
-        const parsed = historyEntrySchema.safeParse(JSON.parse(line));
-        return parsed.success ? [parsed.data] : [];
-      } catch {
-        return [];
-      }
-    });
+    const groups = this.keys.layout === 'single' ? [] : this.groupsListed(await this.redis.hgetall(this.key(orderId)));
+    const lists = await Promise.all([QUEUES.orders, ...groups].map((g) => this.redis.lrange(this.historyKey(orderId, g), 0, -1)));
+    const entries = parseHistory(lists.flat());
     return lists.length > 1 ? entries.sort((a, b) => a.at.localeCompare(b.at)) : entries;
   }
+
 }

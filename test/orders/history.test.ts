@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perMinute, HEALTH_MINUTES } from '../../src/http/vendor-health.js';
-import { historyKey, MAX_HISTORY_ENTRIES, readHistory } from '../../src/orders/history.js';
+import { MAX_HISTORY_ENTRIES } from '../../src/orders/history.js';
 import { OrderRecords } from '../../src/orders/record.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
@@ -18,16 +18,16 @@ describe('status history of an order (real Redis)', () => {
     await records.update('H-1', 'r.H-1', { ...base, status: 'retrying', reason: 'metabot 503: busy', attempts: 1 });
     await records.update('H-1', 'r.H-1', { ...base, status: 'failed', reason: 'metabot 400: bad lead', attempts: 2 });
     await records.update('H-1', 'r.H-1', { ...base, status: 'sent', vendorMessageId: 'late' }); // refused: failed is final
-    const history = await readHistory(c, 'hist', 'H-1');
+    const history = await records.history('H-1');
     expect(history.map((e) => [e.status, e.reason, e.attempts])).toEqual([
       ['queued', undefined, undefined], ['retrying', 'metabot 503: busy', 1], ['failed', 'metabot 400: bad lead', 2],
     ]);
-    const ttl = await c.pttl(historyKey('hist', 'H-1'));
+    const ttl = await c.pttl(records.historyKey('H-1'));
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
 
     for (let i = 0; i < MAX_HISTORY_ENTRIES + 50; i++) await records.update('H-2', 'r.H-2', { ...base, status: 'retrying', attempts: i + 1 });
-    const long = await readHistory(c, 'hist', 'H-2');
+    const long = await records.history('H-2');
     expect(long).toHaveLength(MAX_HISTORY_ENTRIES);
     expect(long.at(-1)!.attempts).toBe(MAX_HISTORY_ENTRIES + 50); // the newest are kept
   });
@@ -36,8 +36,8 @@ describe('status history of an order (real Redis)', () => {
     const c = redis.client();
     const records = new OrderRecords(c, 'hist', 60_000);
     await records.update('H-3', 'r.H-3', { vendor: 'twin24', ruleId: 'r', status: 'sent' });
-    await c.rpush(historyKey('hist', 'H-3'), 'not json', JSON.stringify({ at: 1 }));
-    expect((await readHistory(c, 'hist', 'H-3')).map((e) => e.status)).toEqual(['sent']);
+    await c.rpush(records.historyKey('H-3'), 'not json', JSON.stringify({ at: 1 }));
+    expect((await records.history('H-3')).map((e) => e.status)).toEqual(['sent']);
   });
 });
 
